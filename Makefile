@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 7860
+
+.PHONY: setup run ingest test lint lock clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q pip==25.3 setuptools==84.2.1
+	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -r requirements.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+ingest: setup
+	$(BIN)/newsrag ingest seeds/
+
+run: ingest
+	@echo "Indexed seeds/. Ask with: $(BIN)/newsrag ask \"Who refused to meet Sudani?\""
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+lock: setup
+	{ echo "# Exact versions of every Python package (made with pip freeze; regenerate with 'make lock')."; \
+	  $(BIN)/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,122 @@
+"""`newsrag bench`: speed as ratios against a baseline measured in the same run.
+
+The machine is shared and noisy, so absolute seconds mean little across runs; the
+baseline (plain ``SentenceTransformer.encode`` of the very same passage texts) is run
+before and after the pipeline and the figures are reported against its mean.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import date
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from rag.chunking import chunk_article
+from rag.config import Settings
+from rag.embedding import get_embedder, load_tokenizer, model_dir
+from rag.ingest import ingest
+from rag.sources import read_sources
+from rag.types import Article
+
+
+def _articles(targets: Sequence[str], limit: int) -> list[Article]:
+    """The first ``limit`` readable articles of the targets."""
+    settings = Settings()
+    items = (i for t in targets for i in read_sources(t, settings) if isinstance(i, Article))
+    return list(islice(items, limit))
+
+
+def _write_jsonl(articles: list[Article], path: Path) -> None:
+    """The sample as a JSONL dump, so the pipeline run includes reading it."""
+    with path.open("w") as out:
+        for a in articles:
+            row = asdict(a) | {"text": a.body, "source": a.outlet}
+            row["published"] = a.published.isoformat() if a.published else None
+            out.write(json.dumps(row) + "\n")
+
+
+def _plain_encode(texts: list[str]) -> float:
+    """Seconds for plain SentenceTransformer.encode of the texts (the baseline)."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_dir()), device="cpu")
+    model.encode(texts[:8], batch_size=32)  # warm-up
+    start = time.perf_counter()
+    model.encode(texts, batch_size=32, normalize_embeddings=True)
+    return time.perf_counter() - start
+
+
+def _timed_ingest(path: Path, settings: Settings) -> tuple[float, int]:
+    """Seconds and passages of one ingest run."""
+    report = ingest([str(path)], settings, progress=False)
+    if report.failed:
+        raise RuntimeError(f"benchmark ingest failed: {report.failed[:3]}")
+    return report.seconds, report.chunks
+
+
+def bench_ingest(targets: Sequence[str], *, limit: int, models: Sequence[str], json_out: str | None) -> str:
+    """Ingest throughput and re-ingest cost, as Markdown (and JSON if asked)."""
+    articles = _articles(targets, limit)
+    defaults = Settings()
+    chunks = [c for a in articles for c in chunk_article(a, defaults.chunk_size, defaults.chunk_overlap)]
+    texts = [c.embed_text for c in chunks]
+    tokenizer = load_tokenizer()
+    tokens = sum(len(e.ids) for e in tokenizer.encode_batch(texts))
+    results: dict[str, Any] = {"articles": len(articles), "passages": len(texts), "tokens": tokens,
+                               "date": date.today().isoformat(), "machine": _machine()}
+    baseline = [_plain_encode(texts)]
+    with tempfile.TemporaryDirectory() as tmp:
+        dump = Path(tmp) / "sample.jsonl"
+        _write_jsonl(articles, dump)
+        for name in models:
+            settings = Settings(index_root=Path(tmp), index=f"bench-{name}", embed_model=name)
+            get_embedder(settings).embed(texts[:8])  # load and warm the model outside the timing
+            first, n = _timed_ingest(dump, settings)
+            again, _ = _timed_ingest(dump, settings)
+            results[name] = {"first_s": first, "passages": n, "reingest_s": again}
+    baseline.append(_plain_encode(texts))
+    results["baseline_s"] = sum(baseline) / len(baseline)
+    results["baseline_runs_s"] = baseline
+    results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if json_out:
+        Path(json_out).write_text(json.dumps(results, indent=2) + "\n")
+    return _markdown(results, models)
+
+
+def _machine() -> str:
+    """Cores and CPU model, for the report."""
+    import os
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def _markdown(r: dict[str, Any], models: Sequence[str]) -> str:
+    """One table: throughput and ratios against the same-run baseline."""
+    base = r["baseline_s"]
+    rows = [
+        f"{r['articles']} articles, {r['passages']} passages, {r['tokens']} tokens; {r['machine']}; {r['date']}",
+        "",
+        "| run | seconds | passages/s | tokens/s | vs plain encode |",
+        "|---|---:|---:|---:|---:|",
+        f"| plain `SentenceTransformer.encode` (mean of {len(r['baseline_runs_s'])}) | {base:.1f} | "
+        f"{r['passages'] / base:.1f} | {r['tokens'] / base:.0f} | 1.00x |",
+    ]
+    for name in models:
+        m = r[name]
+        rows.append(f"| pipeline `{name}`: read, chunk, embed, store | {m['first_s']:.1f} | "
+                    f"{m['passages'] / m['first_s']:.1f} | {r['tokens'] / m['first_s']:.0f} | "
+                    f"{base / m['first_s']:.2f}x |")
+        rows.append(f"| re-ingest unchanged, `{name}` | {m['reingest_s']:.2f} | | | "
+                    f"{100 * m['reingest_s'] / m['first_s']:.2f}% of first ingest |")
+    rows += ["", f"Peak RSS of the benchmark process: {r['peak_rss_mb']:.0f} MB"]
+    return "\n".join(rows)
