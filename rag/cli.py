@@ -1,4 +1,4 @@
-"""`newsrag ingest | bench`: the command line.
+"""`newsrag ingest | ask | check | bench`: the command line.
 
 Only argparse is imported at start-up; each command imports what it needs, so
 `newsrag --help` is instant and no command pays for another's heavy libraries.
@@ -7,9 +7,11 @@ Only argparse is imported at start-up; each command imports what it needs, so
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 from collections.abc import Sequence
+from datetime import date
 
 from rag.config import Settings
 
@@ -18,7 +20,11 @@ EXAMPLES = """examples:
   newsrag ingest dump.jsonl --index world    index a scraper dump into the index 'world'
   newsrag ingest https://example.com/feed.xml --prune
                                              re-read a feed, dropping entries it no longer has
+  newsrag ask "Who refused to meet Sudani?"  answer with numbered, checked sources
+  newsrag ask "What happened this week?" --as-of 2023-10-26 --json
+  newsrag check "Kaabi refused to meet Sudani [1]." --question "Who refused to meet Sudani?"
   newsrag bench ingest ARTICLES --limit 300  measure ingestion against plain encoding
+  newsrag bench ask QUESTIONS --index pool   answer latency per stage, p50/p95
 """
 
 
@@ -48,12 +54,71 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _date(text: str) -> date:
+    """An ISO date from the command line, with a message that says what is expected."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2023-10-25, got {text!r}") from None
+
+
+def _ask(args: argparse.Namespace, settings: Settings):  # noqa: ANN202 - lazy import of rag.qa
+    from rag.qa import Ask
+
+    return Ask(question=args.question, as_of=args.as_of or date.today(), date_from=args.date_from,
+               date_to=args.date_to, outlet=args.outlet, llm=args.llm or settings.llm,
+               strict=settings.strict and not args.lenient)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer a question from the index, with numbered sources (a refusal is an answer too)."""
+    from rag.qa import answer
+    from rag.render import render_text
+
+    settings = _settings(args)
+    result = answer(_ask(args, settings), settings)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else render_text(result))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check a given answer's [n] citations; exit 1 if any sentence is unsupported."""
+    from rag.qa import check
+    from rag.render import render_text
+
+    settings = _settings(args)
+    result = check(args.answer, _ask(args, settings), settings)
+    print(json.dumps(result.to_dict(), indent=2) if args.json else render_text(result, show_support=True))
+    return 0 if all(c.supported for c in result.claims) else 1
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark suite and print its figures as Markdown."""
-    from rag.bench import bench_ingest
+    if args.suite == "ingest":
+        from rag.benchmarks.ingest import bench_ingest
 
-    print(bench_ingest(args.targets, limit=args.limit, models=args.models.split(","), json_out=args.json))
+        print(bench_ingest(args.targets, limit=args.limit, models=args.models.split(","), json_out=args.json))
+    else:
+        from pathlib import Path
+
+        from rag.benchmarks.ask import bench_ask
+
+        settings = _settings(args)
+        print(bench_ask(Path(args.questions), settings, limit=args.limit, llm=args.llm or settings.llm,
+                        json_out=args.json))
     return 0
+
+
+def _question_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ask and check: index, time, outlet, answerer, output."""
+    parser.add_argument("--index", help="index name (default: RAG_INDEX or 'default')")
+    parser.add_argument("--as-of", type=_date, metavar="DATE",
+                        help="answer as of this date (default today): 'this week' and 'latest' count from it")
+    parser.add_argument("--from", dest="date_from", type=_date, metavar="DATE", help="oldest publication date")
+    parser.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="newest publication date")
+    parser.add_argument("--outlet", help="only sources from this outlet")
+    parser.add_argument("--llm", help="extractive (default), openai, ollama, local or local:PATH.gguf")
+    parser.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +144,22 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     ing.set_defaults(func=cmd_ingest)
 
+    ask = sub.add_parser("ask", help="answer a question from the indexed news, with sources",
+                         description="Answer from the index. Every sentence cites its source [n]; sentences the "
+                                     "sources do not support are dropped; silence gives a clear refusal.")
+    ask.add_argument("question")
+    _question_options(ask)
+    ask.add_argument("--lenient", action="store_true", help="keep unsupported sentences, marked as such")
+    ask.set_defaults(func=cmd_ask)
+
+    chk = sub.add_parser("check", help="check the [n] citations of a given answer against the index",
+                         description="Retrieve the sources for --question as `ask` would, then check each "
+                                     "sentence of ANSWER against the sources its [n] markers point at.")
+    chk.add_argument("answer", help="answer text with [n] markers")
+    chk.add_argument("--question", required=True, help="the question the answer was given to")
+    _question_options(chk)
+    chk.set_defaults(func=cmd_check, lenient=False)
+
     bench = sub.add_parser("bench", help="measure speed against baselines run alongside")
     bench_sub = bench.add_subparsers(dest="suite", required=True, metavar="SUITE")
     bi = bench_sub.add_parser("ingest", help="ingest throughput vs plain SentenceTransformer.encode")
@@ -87,6 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     bi.add_argument("--models", default="minilm,minilm-int8", help="embedding backends to measure")
     bi.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     bi.set_defaults(func=cmd_bench, index=None)
+    ba = bench_sub.add_parser("ask", help="per-stage answer latency (p50/p95) and CLI cold start")
+    ba.add_argument("questions", metavar="QUESTIONS",
+                    help="a RealTime QA folder (*_qa.jsonl, each question asked as of its date) "
+                         "or a text file with one question per line")
+    ba.add_argument("--index", help="index to ask (default: RAG_INDEX or 'default')")
+    ba.add_argument("--limit", type=int, default=100, help="questions to ask (default 100)")
+    ba.add_argument("--llm", help="answerer (default: RAG_LLM or extractive)")
+    ba.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
+    ba.set_defaults(func=cmd_bench)
     return parser
 
 

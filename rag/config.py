@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,10 +21,11 @@ class Settings(BaseSettings):
     index_root: Path = Field(Path("indexes"), description="folder holding one folder per index")
     index: str = Field("default", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="index name")
     embed_model: Literal["minilm", "minilm-int8"] = Field(
-        "minilm", description="all-MiniLM-L6-v2 through sentence-transformers, or its int8 ONNX build"
+        "minilm-int8", description="all-MiniLM-L6-v2 as int8 ONNX (no torch at query time), or through "
+        "sentence-transformers in fp32; vectors agree to cosine 0.999 (docs/BENCHMARKS.md)"
     )
-    embed_batch_size: int = Field(32, gt=0, description="passages per embedding call")
-    write_batch: int = Field(256, gt=0, description="passages embedded and written per step (whole articles)")
+    embed_batch_size: int = Field(16, gt=0, description="passages per embedding call")
+    write_batch: int = Field(512, gt=0, description="passages embedded and written per step (whole articles)")
     chunk_size: int = Field(200, ge=32, le=256, description="passage size in model tokens")
     chunk_overlap: int = Field(32, ge=0, description="tokens shared by consecutive passages")
     max_file_mb: float = Field(50.0, gt=0, description="larger files are refused")
@@ -32,6 +33,23 @@ class Settings(BaseSettings):
     url_timeout: float = Field(20.0, gt=0, description="seconds per HTTP request")
     max_redirects: int = Field(5, ge=0, description="redirects followed per URL")
     allow_private_urls: bool = Field(False, description="allow URLs on loopback/private networks")
+    top_k: int = Field(6, gt=0, le=50, description="sources an answer is built from")
+    llm: str = Field("extractive", description="answerer: extractive, openai, ollama, local or local:PATH")
+    strict: bool = Field(True, description="drop answer sentences their sources do not support")
+
+    # generative backends (rag/llm.py); the API key also falls back to the usual OPENAI_API_KEY
+    llm_max_tokens: int = Field(256, gt=0, description="most tokens a model may write per reply")
+    llm_timeout: float = Field(120.0, gt=0, description="seconds to wait for a model server")
+    llm_retries: int = Field(1, ge=0, description="retries of a request a model server failed")
+    llm_context_window: int = Field(4096, ge=512, description="context tokens of a served model (Ollama num_ctx)")
+    openai_base_url: str = Field("https://api.openai.com/v1", description="any OpenAI-compatible /v1 endpoint")
+    openai_model: str = Field("gpt-4o-mini", min_length=1, description="model name the endpoint serves")
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("RAG_OPENAI_API_KEY", "OPENAI_API_KEY"),
+        description="API key (local servers accept any)",
+    )
+    ollama_base_url: str = Field("http://127.0.0.1:11434", description="Ollama server")
+    ollama_model: str = Field("llama3.2", min_length=1, description="Ollama model tag (ollama pull NAME)")
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from rag import keyword
 from rag.chunking import chunk_article
 from rag.config import Settings
 from rag.embedding import Embedder, get_embedder
@@ -73,8 +74,9 @@ def ingest(
     states = store.doc_states()
     stale = _stale_docs(targets, articles, states, report) if prune else set()
     pending = _classify(articles, {k: v for k, v in states.items() if k not in stale}, report)
-    report.chunks = _write(pending, store, embedder, settings, progress)
-    store.delete_docs(stale)
+    with keyword.updating(store, changes=bool(pending or stale)):  # BM25 follows Chroma, rebuilt once
+        report.chunks = _write(pending, store, embedder, settings, progress)
+        store.delete_docs(stale)
     report.pruned = sorted(stale)
     report.seconds = time.perf_counter() - started
     return report

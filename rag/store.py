@@ -57,7 +57,7 @@ def manifest_for(settings: Settings, dimension: int) -> dict[str, Any]:
         "dimension": dimension,
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
-        "chunker": "llama-index SentenceSplitter, model tokens",
+        "chunker": "llama-index SentenceSplitter, model tokens, rag.sentences v1",
     }
 
 
@@ -121,6 +121,16 @@ class Store:
         while True:
             page = self.collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
             yield from zip(page["ids"], page["metadatas"], strict=True)
+            if len(page["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+    def records(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Every (chunk id, passage, metadata), paged: what the keyword index is rebuilt from."""
+        offset = 0
+        while True:
+            page = self.collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            yield from zip(page["ids"], page["documents"], page["metadatas"], strict=True)
             if len(page["ids"]) < _PAGE:
                 return
             offset += _PAGE

@@ -85,3 +85,109 @@ class Chunk:
 def doc_key(doc_id: str) -> str:
     """Short fixed-length key for a document id (URLs can be very long)."""
     return hashlib.sha1(doc_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieved passage with everything a citation has to show about it."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    title: str
+    outlet: str
+    url: str
+    published: date | None
+    start: int  # char offsets of the passage in the article body
+    end: int
+    score: float = 0.0  # fused retrieval score (higher is better)
+    similarity: float = 0.0  # cosine between question and passage
+    also_in: tuple[str, ...] = ()  # other outlets carrying a near-identical passage
+
+    @classmethod
+    def from_chroma(cls, chunk_id: str, document: str, meta: dict, score: float = 0.0,
+                    similarity: float = 0.0) -> Hit:
+        """The one place a Chroma record becomes a Hit."""
+        published = str(meta.get("published") or "")
+        return cls(
+            chunk_id=chunk_id, doc_id=str(meta["doc_id"]), text=document, title=str(meta.get("title", "")),
+            outlet=str(meta.get("outlet", "")), url=str(meta.get("url", "")),
+            published=date.fromisoformat(published) if published else None,
+            start=int(meta.get("start", 0)), end=int(meta.get("end", 0)), score=score, similarity=similarity,
+        )
+
+    @property
+    def label(self) -> str:
+        """Outlet, headline and date, as a source line shows them."""
+        when = self.published.isoformat() if self.published else "undated"
+        headline = self.title or self.text[:80]
+        return f"{self.source_name}: {headline} ({when})"
+
+    @property
+    def source_name(self) -> str:
+        """The outlet, or failing that where the article came from (a file name, a host)."""
+        if self.outlet:
+            return self.outlet
+        tail = self.doc_id.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        return f"file {tail}" if self.doc_id.startswith("file://") else tail or "unknown outlet"
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A [n] in an answer, resolved to the sentence of the source that supports it."""
+
+    n: int  # the source's number in the answer (1-based)
+    hit: Hit
+    quote: str  # the supporting sentence of the passage
+    start: int  # char span of ``quote`` in the article body
+    end: int
+    support: float  # how well the quote supports the claim, 0..1
+
+
+@dataclass(slots=True)
+class Claim:
+    """One sentence of an answer, with its citations and whether the sources back it."""
+
+    text: str
+    citations: list[Citation]
+    supported: bool
+    reason: str = ""  # why it is not supported, for a person to read
+
+
+@dataclass(slots=True)
+class Answer:
+    """What every answerer returns, whatever produced the text."""
+
+    question: str
+    text: str  # the answer with [n] markers, after checking
+    claims: list[Claim]
+    sources: list[Hit]  # numbered 1..len(sources), as the answerer saw them
+    refused: bool
+    as_of: date
+    window: tuple[date | None, date | None] = (None, None)  # publication window searched
+    answerer: str = "extractive"
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def newest(self) -> date | None:
+        """Publication date of the newest source cited (or retrieved, if none is cited)."""
+        cited = {c.n for claim in self.claims for c in claim.citations}
+        pool = [h for i, h in enumerate(self.sources, 1) if i in cited] or self.sources
+        dates = [h.published for h in pool if h.published]
+        return max(dates) if dates else None
+
+    def to_dict(self) -> dict:
+        """JSON-ready: every field, dates as ISO strings, plus the newest source date."""
+        from dataclasses import asdict
+
+        def plain(value: object) -> object:
+            if isinstance(value, date):
+                return value.isoformat()
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return [plain(v) for v in value]
+            return value
+
+        newest = self.newest
+        return plain(asdict(self) | {"newest": newest})  # type: ignore[return-value]

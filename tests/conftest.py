@@ -1,4 +1,4 @@
-"""Shared fixtures: a real HTTP server on 127.0.0.1 serving canned routes (no internet)."""
+"""Shared fixtures: a real HTTP server on 127.0.0.1 serving canned routes (no internet); the seed index."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+
+from rag.config import Settings
 
 
 @dataclass
@@ -75,3 +78,13 @@ def http_server() -> Iterator[LocalServer]:
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def seed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """An index of seeds/ built once per test session by the real pipeline."""
+    from rag.ingest import ingest
+
+    settings = Settings(index_root=tmp_path_factory.mktemp("indexes"), index="seed")
+    assert ingest([str(Path(__file__).parent.parent / "seeds")], settings, progress=False).ok
+    return settings

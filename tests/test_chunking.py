@@ -3,9 +3,9 @@
 from pathlib import Path
 
 import pytest
-from rag.embedding import load_tokenizer
 
 from rag.chunking import chunk_article
+from rag.embedding import load_tokenizer
 from rag.types import Article
 
 SEED = Path(__file__).parent.parent / "seeds" / "000_6f57e6f2eacdf9d5.txt"

@@ -1,14 +1,12 @@
-"""`newsrag bench`: speed as ratios against a baseline measured in the same run.
+"""`newsrag bench ingest`: the whole ingest pipeline against plain encoding of the same passages.
 
-The machine is shared and noisy, so absolute seconds mean little across runs; the
-baseline (plain ``SentenceTransformer.encode`` of the very same passage texts) is run
-before and after the pipeline and the figures are reported against its mean.
+The baseline (plain ``SentenceTransformer.encode`` of the very same passage texts) runs before
+and after the pipeline, and the figures are reported against its mean.
 """
 
 from __future__ import annotations
 
 import json
-import platform
 import resource
 import tempfile
 import time
@@ -19,6 +17,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from rag.benchmarks.common import machine
 from rag.chunking import chunk_article
 from rag.config import Settings
 from rag.embedding import get_embedder, load_tokenizer, model_dir
@@ -71,7 +70,7 @@ def bench_ingest(targets: Sequence[str], *, limit: int, models: Sequence[str], j
     tokenizer = load_tokenizer()
     tokens = sum(len(e.ids) for e in tokenizer.encode_batch(texts))
     results: dict[str, Any] = {"articles": len(articles), "passages": len(texts), "tokens": tokens,
-                               "date": date.today().isoformat(), "machine": _machine()}
+                               "date": date.today().isoformat(), "machine": machine()}
     baseline = [_plain_encode(texts)]
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / "sample.jsonl"
@@ -89,15 +88,6 @@ def bench_ingest(targets: Sequence[str], *, limit: int, models: Sequence[str], j
     if json_out:
         Path(json_out).write_text(json.dumps(results, indent=2) + "\n")
     return _markdown(results, models)
-
-
-def _machine() -> str:
-    """Cores and CPU model, for the report."""
-    import os
-
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
 def _markdown(r: dict[str, Any], models: Sequence[str]) -> str:

@@ -1,0 +1,109 @@
+"""The extractive answerer: the most relevant sentences of the sources, each cited.
+
+It needs no model beyond the embedder that retrieval already ran, answers in well under a
+second on a CPU, and cannot invent anything: every sentence is quoted from a source, and
+its citation points at that exact sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.sentences import key_facts, sentence_spans, terms
+from rag.types import Citation, Claim, Hit
+
+MAX_SENTENCES = 3
+KEEP_RATIO = 0.75  # further sentences must score at least this share of the best one
+MIN_COVERAGE = 0.5  # share of the question's content words the best sentence must contain
+MIN_SIMILARITY = 0.2  # cosine between question and best passage, below which nothing is relevant...
+STRONG_COVERAGE = 0.8  # ...unless a sentence holds nearly all the question's words (rare names: BM25 finds
+# them, while their passages can sit far from the question in embedding space)
+PASSAGE_WEIGHT = 0.3  # how much the passage's own relevance lifts its sentences
+TYPE_BONUS = 0.15  # a sentence holding the kind of thing asked for (a name for "who", a number for "how many")
+_WHEN = re.compile(r"\b(\d{4}|January|February|March|April|May|June|July|August|September|October|November|"
+                   r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A source sentence with its relevance to the question."""
+
+    n: int
+    hit: Hit
+    start: int  # offsets within the passage
+    end: int
+    coverage: float
+    score: float
+
+
+def score_sentences(question: str, sources: Sequence[Hit], ignore: str = "") -> list[Scored]:
+    """Every sentence of every source, most relevant first.
+
+    Relevance is the weighted share of the question's content words a sentence contains
+    (names count double: they are what news questions hinge on), lifted by the passage's
+    similarity to the question. ``ignore`` is text to leave out of the question, such as
+    its time phrase ("this week"), which the date filter has already handled.
+    """
+    weights = _question_weights(question, ignore)
+    total = sum(weights.values())
+    scored = []
+    for n, hit in enumerate(sources, 1):
+        for a, b in sentence_spans(hit.text):
+            found = set(terms(hit.text[a:b]))
+            coverage = sum(w for t, w in weights.items() if t in found) / total if total else 0.0
+            bonus = TYPE_BONUS * _has_answer_type(question, hit.text[a:b]) if coverage else 0.0
+            scored.append(Scored(n, hit, a, b, coverage, coverage + bonus + PASSAGE_WEIGHT * hit.similarity))
+    return sorted(scored, key=lambda s: s.score, reverse=True)
+
+
+def _question_weights(question: str, ignore: str) -> dict[str, float]:
+    if ignore:
+        question = question.replace(ignore, " ")
+    names = set(terms(" ".join(w for w in question.split()[1:] if w[:1].isupper())))
+    return {t: 2.0 if t in names else 1.0 for t in terms(question)}
+
+
+def _has_answer_type(question: str, sentence: str) -> bool:
+    """Whether the sentence holds what the question word asks for: a new name, a date, a number."""
+    asked = question.lower().split()[:2]
+    if "who" in asked or "whom" in asked:
+        return bool({f for f in key_facts(sentence) if not f[0].isdigit()} - set(question.split()))
+    if "when" in asked:
+        return bool(_WHEN.search(sentence))
+    if asked[:2] == ["how", "many"] or asked[:2] == ["how", "much"]:
+        return any(ch.isdigit() for ch in sentence)
+    return False
+
+
+def is_answerable(best: Scored | None, sources: Sequence[Hit]) -> bool:
+    """Whether the sources speak to the question at all (else: refuse, list the closest)."""
+    if best is None or not sources:
+        return False
+    similar = max(h.similarity for h in sources) >= MIN_SIMILARITY
+    return best.coverage >= STRONG_COVERAGE or (best.coverage >= MIN_COVERAGE and similar)
+
+
+def extract(question: str, sources: Sequence[Hit], ignore: str = "") -> tuple[str, list[Claim]]:
+    """The answer text with [n] markers and its claims; empty when the sources are silent."""
+    ranked = score_sentences(question, sources, ignore)
+    if not is_answerable(ranked[0] if ranked else None, sources):
+        return "", []
+    chosen: list[Scored] = []
+    seen: set[str] = set()
+    for s in ranked:
+        text = " ".join(s.hit.text[s.start : s.end].split())
+        if len(chosen) == MAX_SENTENCES or s.score < KEEP_RATIO * ranked[0].score:
+            break
+        if text.lower() not in seen and s.coverage > 0:
+            seen.add(text.lower())
+            chosen.append(s)
+    claims = [_claim(s) for s in chosen]
+    return " ".join(f"{c.text} [{c.citations[0].n}]" for c in claims), claims
+
+
+def _claim(s: Scored) -> Claim:
+    quote = " ".join(s.hit.text[s.start : s.end].split())
+    citation = Citation(s.n, s.hit, quote, s.hit.start + s.start, s.hit.start + s.end, 1.0)
+    return Claim(quote, [citation], True)

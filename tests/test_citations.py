@@ -1,0 +1,71 @@
+"""Citation parsing, mapping and the sentence-level support check (real embedder)."""
+
+from datetime import date
+
+import pytest
+
+from rag.citations import check_claims, split_claims, strip_unknown_markers
+from rag.config import Settings
+from rag.embedding import Embedder, get_embedder
+from rag.types import Hit
+
+PASSAGE_1 = (
+    "Leaders of political forces were in favour of de-escalation, according to the Iraqi MP. "
+    "However, there were other faction leaders who refused to even engage with Al-Sudani, like Harakat "
+    "al-Nujaba leader Akram al-Kaabi, and some leaders in the Hezbollah Brigades."
+)
+PASSAGE_2 = ("Last week, US military bases in Iraq and Syria were targeted by drone attacks, resulting in "
+             "injuries to at least 24 US military personnel.")
+
+
+def hit(text: str, start: int = 1000) -> Hit:
+    return Hit(chunk_id="c", doc_id="d", text=text, title="T", outlet="The New Arab", url="https://x.example/a",
+               published=date(2023, 10, 25), start=start, end=start + len(text))
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return get_embedder(Settings())
+
+
+SOURCES = [hit(PASSAGE_1), hit(PASSAGE_2, start=3000)]
+
+
+def test_markers_are_split_per_sentence_and_trailing_ones_kept() -> None:
+    claims = split_claims("Kaabi refused to meet Sudani [1]. Drones hit bases [2][1]. [2] Done.")
+    assert claims == [("Kaabi refused to meet Sudani.", [1]), ("Drones hit bases.", [2, 1, 2]), ("Done.", [])]
+
+
+def test_unknown_markers_are_removed() -> None:
+    assert strip_unknown_markers("A [1]. B [3]. C [2, 7].", 2) == "A [1]. B. C [2]."
+
+
+def test_verbatim_and_paraphrased_claims_are_supported_with_exact_spans(embedder: Embedder) -> None:
+    claims = check_claims(
+        "Akram al-Kaabi, leader of Harakat al-Nujaba, refused to engage with Al-Sudani [1]. "
+        "Drone attacks on US bases in Iraq and Syria injured at least 24 US troops [2].",
+        SOURCES, embedder)
+    assert [c.supported for c in claims] == [True, True], [c.reason for c in claims]
+    quote = claims[0].citations[0]
+    assert quote.quote.startswith("However, there were other faction leaders")
+    assert PASSAGE_1[quote.start - 1000 : quote.end - 1000].strip() == quote.quote
+    assert claims[1].citations[0].n == 2 and claims[1].citations[0].hit.outlet == "The New Arab"
+
+
+def test_wrong_number_name_or_source_is_caught(embedder: Embedder) -> None:
+    claims = check_claims(
+        "Drone attacks injured at least 42 US military personnel [2]. "
+        "Qais al-Khazali refused to engage with Al-Sudani [1]. "
+        "Drone attacks injured at least 24 US military personnel [1]. "
+        "Sudani met the militia leaders [9]. "
+        "France won the 2022 World Cup.",
+        SOURCES, embedder)
+    assert [c.supported for c in claims] == [False, False, False, False, False]
+    assert "42" in claims[0].reason and "Khazali" in claims[1].reason
+    assert "24" in claims[2].reason, "the fact is in source 2, not in the cited source 1"
+    assert claims[3].citations == [] and claims[4].citations == []
+
+
+def test_unrelated_claim_with_matching_names_is_not_supported(embedder: Embedder) -> None:
+    (claim,) = check_claims("The Hezbollah Brigades signed a peace treaty with Al-Sudani [1].", SOURCES, embedder)
+    assert not claim.supported and "no sentence" in claim.reason

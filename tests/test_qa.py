@@ -1,0 +1,68 @@
+"""Questions end to end over the seed index: real readers, model, Chroma, BM25 and checks."""
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.qa import REFUSAL, Ask, answer, check, stream_answer
+from rag.sources import read_sources
+from rag.types import Answer, Article
+
+SEEDS = Path(__file__).parent.parent / "seeds"
+AS_OF = date(2023, 10, 26)
+
+
+@pytest.fixture
+def settings(seed_settings: Settings) -> Settings:
+    return seed_settings
+
+
+@pytest.fixture(scope="module")
+def seed_body() -> str:
+    (article,) = [a for a in read_sources(SEEDS, Settings()) if isinstance(a, Article)]
+    return article.body
+
+
+def test_who_refused_to_meet_sudani(settings: Settings, seed_body: str) -> None:
+    result = answer(Ask("Who refused to meet Sudani?", as_of=AS_OF), settings)
+    assert not result.refused
+    assert "Akram al-Kaabi" in result.text and "Hezbollah Brigades" in result.text
+    kaabi = next(c for c in result.claims if "Kaabi" in c.text)
+    citation = kaabi.citations[0]
+    assert citation.hit.doc_id.endswith("000_6f57e6f2eacdf9d5.txt")
+    assert f"[{citation.n}]" in result.text and result.sources[citation.n - 1] == citation.hit
+    assert " ".join(seed_body[citation.start : citation.end].split()) == citation.quote
+    assert citation.hit.published == date(2023, 10, 25)
+    assert result.newest == date(2023, 10, 25)
+    assert {"retrieve_ms", "check_ms"} <= set(result.timings)
+
+
+def test_question_the_news_does_not_answer_is_refused(settings: Settings) -> None:
+    result = answer(Ask("Who won the 2022 World Cup?", as_of=AS_OF), settings)
+    assert result.refused and result.text == REFUSAL and result.claims == []
+    assert result.sources, "a refusal still lists the closest sources"
+
+
+def test_news_after_the_as_of_date_does_not_exist_yet(settings: Settings) -> None:
+    before = answer(Ask("Who refused to meet Sudani?", as_of=date(2023, 10, 1)), settings)
+    assert before.refused and before.sources == []
+    this_week = answer(Ask("Who refused to meet Sudani this week?", as_of=AS_OF), settings)
+    assert not this_week.refused and this_week.window == (date(2023, 10, 23), AS_OF)
+
+
+def test_stream_yields_text_then_the_answer(settings: Settings) -> None:
+    events = list(stream_answer(Ask("Who refused to meet Sudani?", as_of=AS_OF), settings))
+    assert isinstance(events[-1], Answer) and all(isinstance(e, str) for e in events[:-1])
+    assert "".join(events[:-1]) == events[-1].text
+
+
+def test_check_verifies_a_given_answer(settings: Settings) -> None:
+    ask = Ask("Who refused to meet Sudani?", as_of=AS_OF)
+    cited = answer(ask, settings).claims[0].citations[0].n
+    result = check(f"Akram al-Kaabi refused to engage with Al-Sudani [{cited}]. "
+                   f"Kaabi met Sudani in Paris on 3 May [{cited}]. The militias disbanded [42].", ask, settings)
+    assert [c.supported for c in result.claims] == [True, False, False]
+    assert "Paris" in result.claims[1].reason
+    assert result.to_dict()["claims"][0]["citations"][0]["hit"]["published"] == "2023-10-25"
