@@ -1,4 +1,4 @@
-"""`newsrag ingest | ask | check | bench`: the command line.
+"""`newsrag ingest | ask | check | bench | eval`: the command line.
 
 Only argparse is imported at start-up; each command imports what it needs, so
 `newsrag --help` is instant and no command pays for another's heavy libraries.
@@ -25,6 +25,9 @@ EXAMPLES = """examples:
   newsrag check "Kaabi refused to meet Sudani [1]." --question "Who refused to meet Sudani?"
   newsrag bench ingest ARTICLES --limit 300  measure ingestion against plain encoding
   newsrag bench ask QUESTIONS --index pool   answer latency per stage, p50/p95
+  newsrag eval realtimeqa ../shared/eval/realtimeqa-dev --index pool --json rtqa.json
+                                             retrieval, answer and citation quality on RealTime QA
+  newsrag eval rgb ../shared/eval/rgb/en_fact.json   faithfulness to given (and planted wrong) passages
 """
 
 
@@ -49,7 +52,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             return 2
         shutil.rmtree(settings.index_dir)
     report = ingest(args.targets, settings, prune=args.prune, progress=not args.quiet)
-    print(report.summary())
+    print(report.summary(limit=None if args.verbose else 10))
     print(f"index '{settings.index}' at {settings.index_dir}")
     return 0 if report.ok else 1
 
@@ -109,6 +112,50 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Run an evaluation suite; print its Markdown table, and write JSON and plots."""
+    from pathlib import Path
+
+    from rag.evaluation import report
+
+    settings = _settings(args)
+    flags = {"--weeks": getattr(args, "weeks", None), "--limit": args.limit, "--llm": args.llm,
+             "--index": args.index}
+    command = " ".join(["newsrag eval", args.suite, args.path, *(f"{k} {v}" for k, v in flags.items() if v)])
+    env = report.environment(command)
+    try:
+        result, text = _run_suite(args, settings, env)
+    except ValueError as exc:  # a bad --weeks, a folder with no questions
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        Path(args.json).write_text(json.dumps({"environment": env, **result}, indent=2) + "\n")
+    print(text)
+    return 0
+
+
+def _run_suite(args: argparse.Namespace, settings: Settings, env: dict) -> tuple[dict, str]:
+    """The suite's result and its Markdown table (and its plots, when asked)."""
+    from pathlib import Path
+
+    from rag.evaluation import report
+
+    if args.suite == "realtimeqa":
+        from rag.evaluation.realtimeqa import evaluate
+
+        weeks = [w.strip() for w in args.weeks.split(",") if w.strip()] if args.weeks else None
+        result = evaluate(Path(args.path), settings, weeks=weeks, limit=args.limit, llm=args.llm,
+                          index=args.index)
+        plots = report.write_plots(result, Path(args.plots)) if args.plots else {}
+        text = report.realtimeqa_markdown(result, env, plots)
+    else:
+        from rag.evaluation.rgb import evaluate as evaluate_rgb
+
+        result = evaluate_rgb(Path(args.path), settings, limit=args.limit, llm=args.llm)
+        text = report.rgb_markdown(result, env)
+    return result, text
+
+
 def _question_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ask and check: index, time, outlet, answerer, output."""
     parser.add_argument("--index", help="index name (default: RAG_INDEX or 'default')")
@@ -142,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--allow-private-urls", action="store_true",
                      help="allow URLs on loopback or private networks (refused by default)")
     ing.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    ing.add_argument("-v", "--verbose", action="store_true", help="list every duplicate, warning and failure")
     ing.set_defaults(func=cmd_ingest)
 
     ask = sub.add_parser("ask", help="answer a question from the indexed news, with sources",
@@ -177,6 +225,22 @@ def build_parser() -> argparse.ArgumentParser:
     ba.add_argument("--llm", help="answerer (default: RAG_LLM or extractive)")
     ba.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     ba.set_defaults(func=cmd_bench)
+
+    ev = sub.add_parser("eval", help="measure answer quality on public news QA sets")
+    ev_sub = ev.add_subparsers(dest="suite", required=True, metavar="SUITE")
+    er = ev_sub.add_parser("realtimeqa", help="RealTime QA: gold-article recall, choice accuracy, citations")
+    er.add_argument("path", metavar="DIR", help="folder of RealTime QA weekly *_qa/_gold/_gcs.jsonl files")
+    er.add_argument("--weeks", help="comma-separated week ids, e.g. 20220617,20220624 (default: all)")
+    er.add_argument("--index", help="reuse this index if it exists (default: rtqa-<weeks>, built from the pool)")
+    er.add_argument("--plots", default="docs/img", metavar="DIR", help="where PNG plots go ('' for none)")
+    eg = ev_sub.add_parser("rgb", help="RGB counterfactual: accuracy, planted errors repeated or flagged")
+    eg.add_argument("path", metavar="FILE", help="RGB en_fact.json (JSON Lines)")
+    for p in (er, eg):
+        p.add_argument("--limit", type=int, help="ask only the first N questions")
+        p.add_argument("--llm", help="answerer (default: RAG_LLM or extractive)")
+        p.add_argument("--json", metavar="OUT", help="also write figures and per-question records as JSON")
+    er.set_defaults(func=cmd_eval)
+    eg.set_defaults(func=cmd_eval, index=None)
     return parser
 
 

@@ -21,8 +21,11 @@ class Settings(BaseSettings):
     index_root: Path = Field(Path("indexes"), description="folder holding one folder per index")
     index: str = Field("default", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="index name")
     embed_model: Literal["minilm", "minilm-int8"] = Field(
-        "minilm-int8", description="all-MiniLM-L6-v2 as int8 ONNX (no torch at query time), or through "
-        "sentence-transformers in fp32; vectors agree to cosine 0.999 (docs/BENCHMARKS.md)"
+        "minilm", description="runtime that embeds passages at ingest: all-MiniLM-L6-v2 in sentence-transformers "
+        "(fp32, fastest in bulk here) or as int8 ONNX"
+    )
+    query_embed_model: Literal["minilm", "minilm-int8"] = Field(
+        "minilm-int8", description="runtime that embeds questions: int8 ONNX starts in under a second, no torch"
     )
     embed_batch_size: int = Field(16, gt=0, description="passages per embedding call")
     write_batch: int = Field(512, gt=0, description="passages embedded and written per step (whole articles)")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -202,6 +202,22 @@ def _build(name: str, batch_size: int) -> Embedder:
     return BACKENDS[name](batch_size)
 
 
-def get_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings name, built once per (model, batch size): models load once a process."""
-    return _build(settings.embed_model, settings.embed_batch_size)
+MODEL = "all-MiniLM-L6-v2"  # both backends run this model: their vectors agree to cosine 0.999
+
+
+def model_of(backend: str) -> str:
+    """The model a backend runs: what an index's vectors are, whichever runtime made them."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown embed_model {backend!r}: choose one of {', '.join(sorted(BACKENDS))}")
+    return MODEL
+
+
+def get_embedder(settings: Settings, purpose: Literal["index", "query"] = "index") -> Embedder:
+    """The embedder for ingesting (``embed_model``) or for questions (``query_embed_model``).
+
+    Built once per (backend, batch size): models load once a process. The two may differ: fp32
+    torch is the faster bulk encoder on CPUs without int8 instructions, while int8 ONNX answers a
+    question without importing torch (seconds of start-up) for a vector of the same model.
+    """
+    name = settings.embed_model if purpose == "index" else settings.query_embed_model
+    return _build(name, settings.embed_batch_size)

@@ -42,17 +42,25 @@ class Report:
         """False when any item failed: the exit code says so."""
         return not self.failed
 
-    def summary(self) -> str:
-        """The lines a person reads after an ingest."""
+    def summary(self, limit: int | None = 10) -> str:
+        """The lines a person reads after an ingest; at most ``limit`` of each kind of detail."""
         lines = [
             f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
             f"duplicates skipped {len(self.duplicates)}, pruned {len(self.pruned)}, failed {len(self.failed)} "
             f"({self.chunks} passages embedded in {self.seconds:.1f}s)"
         ]
-        lines += [f"  duplicate: {skipped} has the same text as {kept}" for skipped, kept in self.duplicates]
-        lines += [f"  warning: {w}" for w in self.warnings]
-        lines += [f"  FAILED: {f.origin}: {f.reason}" for f in self.failed]
+        lines += _capped([f"  duplicate: {skipped} has the same text as {kept}" for skipped, kept in self.duplicates],
+                         limit, "duplicates")
+        lines += _capped([f"  warning: {w}" for w in self.warnings], limit, "warnings")
+        lines += _capped([f"  FAILED: {f.origin}: {f.reason}" for f in self.failed], limit, "failures")
         return "\n".join(lines)
+
+
+def _capped(lines: list[str], limit: int | None, what: str) -> list[str]:
+    """The first ``limit`` lines and a count of the rest (all of them with --verbose)."""
+    if limit is None or len(lines) <= limit:
+        return lines
+    return [*lines[:limit], f"  ... and {len(lines) - limit} more {what} (--verbose lists them all)"]
 
 
 def source_key(target: str) -> str:

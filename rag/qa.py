@@ -71,7 +71,7 @@ def check(text: str, ask: Ask, settings: Settings) -> Answer:
     """Verify a given answer's [n] citations against the sources the question retrieves."""
     found = retrieve(ask.question, settings, as_of=ask.as_of, date_from=ask.date_from, date_to=ask.date_to,
                      outlet=ask.outlet, k=settings.top_k)
-    claims = check_claims(text, found.hits, get_embedder(settings))
+    claims = check_claims(text, found.hits, get_embedder(settings, "query"))
     return Answer(question=ask.question, text=text, claims=claims, sources=found.hits, refused=False,
                   as_of=ask.as_of, window=found.window, answerer="given", timings=found.timings)
 
@@ -97,7 +97,7 @@ def _verified(ask: Ask, draft: str, sources: Sequence[Hit], settings: Settings, 
     cleaned = strip_unknown_markers(draft, len(sources))
     if NOT_FOUND in cleaned.upper() and "[" not in cleaned:
         return "", [], ask.llm
-    claims = check_claims(cleaned, sources, get_embedder(settings))
+    claims = check_claims(cleaned, sources, get_embedder(settings, "query"))
     kept = [c for c in claims if c.supported or not ask.strict]
     if not any(c.supported for c in kept):
         text, fallback = extract(ask.question, sources, phrase)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.config import Settings
+from rag.embedding import model_of
 from rag.types import Chunk
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def manifest_for(settings: Settings, dimension: int) -> dict[str, Any]:
     """Everything that changes the vectors: an index built otherwise must not be mixed."""
     return {
         "format": FORMAT,
-        "embed_model": settings.embed_model,
+        "embed_model": model_of(settings.embed_model),
         "dimension": dimension,
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.ingest import ingest
+from rag.ingest import Report, ingest
 from rag.store import Store
+from rag.types import Failure
 
 SEEDS = Path(__file__).parent.parent / "seeds"
 TOPICS = ["harbour", "election", "drought", "vaccine", "railway", "festival", "tariff", "wildfire"]
@@ -131,3 +132,10 @@ def test_bad_items_fail_alone_and_the_rest_is_ingested(settings: Settings, tmp_p
     assert len(report.added) == 2
     assert any("nodate.txt" in w and "no publication date" in w for w in report.warnings)
     assert "FAILED" in report.summary() and "empty.txt" in report.summary()
+
+
+def test_summary_caps_long_lists_unless_verbose() -> None:
+    report = Report(failed=[Failure(f"f{i}.txt", "empty file") for i in range(15)])
+    short = report.summary()
+    assert "f9.txt" in short and "f10.txt" not in short and "... and 5 more failures" in short
+    assert "f14.txt" in report.summary(limit=None)

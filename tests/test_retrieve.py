@@ -147,7 +147,7 @@ def test_hits_carry_cosine_similarity_and_stage_timings(news: Settings) -> None:
     result = retrieve("Who won the cup final?", news, as_of=AS_OF, k=3)
     top = result.hits[0]
     stored = Store(news, 384).collection.get(ids=[top.chunk_id], include=["embeddings"])["embeddings"][0]
-    question = get_embedder(news).embed(["Who won the cup final?"])[0]
+    question = get_embedder(news, "query").embed(["Who won the cup final?"])[0]
     assert top.title == "City win the cup final on penalties" and len(result.hits) == 3
     assert top.similarity == pytest.approx(float(np.dot(stored, question)), abs=1e-5)
     assert {"embed", "dense", "keyword", "fuse"} <= set(result.timings) and all(

@@ -76,7 +76,7 @@ def bench_ask(path: Path, settings: Settings, *, limit: int, llm: str, json_out:
     stages, refused = _stages(settings, questions, llm)
     result: dict[str, Any] = {
         "questions": len(questions), "refused": refused, "llm": llm, "index": settings.index,
-        "embed_model": settings.embed_model, "date": date.today().isoformat(), "machine": machine(),
+        "embed_model": settings.query_embed_model, "date": date.today().isoformat(), "machine": machine(),
         "first_query_s": first_s, "cold_start": _cold_start(settings, questions[0][0]),
         "stages": {k: {"p50": percentile(v, 50), "p95": percentile(v, 95)} for k, v in stages.items()},
     }
@@ -88,7 +88,8 @@ def bench_ask(path: Path, settings: Settings, *, limit: int, llm: str, json_out:
 def _markdown(r: dict[str, Any]) -> str:
     cold = r["cold_start"]
     rows = [
-        f"{r['questions']} questions, answerer `{r['llm']}`, index `{r['index']}` ({r['embed_model']}); "
+        f"{r['questions']} questions, answerer `{r['llm']}`, index `{r['index']}` "
+        f"(questions embedded by {r['embed_model']}); "
         f"{r['machine']}; {r['date']}; refused {r['refused']}",
         "",
         "| stage | p50 ms | p95 ms |",

@@ -1,0 +1,223 @@
+"""`newsrag eval realtimeqa DIR`: RealTime QA weeks asked of the real pipeline, as a user would ask them.
+
+The pool (gold and search-result articles of the chosen weeks) goes into its own index, named
+after the weeks it holds; ingestion is idempotent, so a second run (say with another answerer)
+re-reads the files but embeds nothing. Each question is asked as of its own date, as the question
+sentence followed by its choices, through ``rag.qa.answer``: the figures are those of the product.
+
+Retrieval is scored on a deeper ``retrieve`` call with the same question and date (the answer
+only sees ``top_k`` passages, too few to count ten distinct articles).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from rag.config import Settings
+from rag.evaluation import metrics as m
+from rag.extractive import score_sentences
+from rag.types import Article, Hit
+
+RECALL_DEPTH = 10  # distinct articles scored for recall@k and MRR
+RECALL_PASSAGES = 40  # passages retrieved to find them (articles contribute several passages)
+KINDS = ("qa", "gold", "gcs")
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One RealTime QA question with what scoring needs: its gold choice and gold articles."""
+
+    qid: str
+    as_of: date
+    sentence: str
+    choices: tuple[str, ...]
+    gold_choice: int | None
+    gold_urls: tuple[str, ...]
+    gold_texts: tuple[str, ...]
+
+    @property
+    def asked(self) -> str:
+        """The question as a user types it: "Which city ...: Rome, Paris or Oslo?"."""
+        stem = self.sentence.strip().rstrip("?").rstrip()
+        if not self.choices:
+            return f"{stem}?"
+        listed = ", ".join(self.choices[:-1])
+        return f"{stem}: {listed} or {self.choices[-1]}?" if listed else f"{stem}: {self.choices[0]}?"
+
+
+def week_files(root: Path, weeks: Sequence[str] | None = None) -> dict[str, dict[str, Path]]:
+    """week id -> {"qa"|"gold"|"gcs": path}; unknown weeks are an error that lists the known ones."""
+    found: dict[str, dict[str, Path]] = {}
+    for path in sorted(root.glob("*_*.jsonl")):
+        week, _, kind = path.stem.rpartition("_")
+        if kind in KINDS:
+            found.setdefault(week, {})[kind] = path
+    found = {w: files for w, files in found.items() if "qa" in files}
+    if not found:
+        raise ValueError(f"no RealTime QA weeks (*_qa.jsonl) in {root}: give the folder of the weekly files")
+    missing = sorted(set(weeks or ()) - set(found))
+    if missing:
+        raise ValueError(f"weeks {', '.join(missing)} not in {root}; it has {', '.join(sorted(found))}")
+    return {w: found[w] for w in sorted(weeks or found)}
+
+
+def _jsonl(path: Path | None) -> list[dict[str, Any]]:
+    if path is None or not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def load_questions(files: dict[str, dict[str, Path]]) -> list[Question]:
+    """The questions of the weeks, in file order, each with its gold articles (often none)."""
+    questions = []
+    for paths in files.values():
+        gold = {row["question_id"]: row.get("search_result") or [] for row in _jsonl(paths.get("gold"))}
+        for row in _jsonl(paths["qa"]):
+            articles = [a for a in gold.get(row["question_id"], []) if a.get("url")]
+            answer = row.get("answer") or []
+            questions.append(Question(
+                qid=row["question_id"], as_of=date.fromisoformat(row["question_date"].replace("/", "-")),
+                sentence=row["question_sentence"], choices=tuple(row.get("choices") or ()),
+                gold_choice=int(answer[0]) if answer else None,
+                gold_urls=tuple(a["url"] for a in articles), gold_texts=tuple(a.get("text") or "" for a in articles),
+            ))
+    return questions
+
+
+def pool_targets(files: dict[str, dict[str, Path]]) -> list[str]:
+    """Gold files before search results: where both have a URL, the first read wins, and the gold
+    file has the article's full text while the scraped copy is often an ad blurb."""
+    return [str(p[k]) for k in ("gold", "gcs") for p in files.values() if k in p]
+
+
+def index_name(weeks: Sequence[str]) -> str:
+    """Says what the index holds: first and last week, how many, and a hash of the exact set."""
+    digest = hashlib.sha1(",".join(sorted(weeks)).encode()).hexdigest()[:6]
+    return f"rtqa-{min(weeks)}-{max(weeks)}-{len(weeks)}w-{digest}"
+
+
+def prepare_index(files: dict[str, dict[str, Path]], settings: Settings, index: str | None,
+                  progress: bool) -> tuple[Settings, str]:
+    """Settings pointing at the pool's index, and what was done to get it.
+
+    ``index`` naming an existing index reuses it untouched (the pool takes ~20 minutes to embed
+    here); otherwise the pool is ingested, which is cheap when nothing changed.
+    """
+    from rag.ingest import ingest
+    from rag.store import MANIFEST
+
+    if index and (settings.index_root / index / MANIFEST).is_file():
+        return settings.model_copy(update={"index": index}), f"reused existing index '{index}'"
+    chosen = settings.model_copy(update={"index": index or index_name(list(files))})
+    report = ingest(pool_targets(files), chosen, progress=progress)
+    return chosen, f"ingested into '{chosen.index}': {report.summary().splitlines()[0]}"
+
+
+def gold_keys(questions: Sequence[Question], settings: Settings) -> tuple[dict[str, set[str]], m.Rate]:
+    """Article keys that count as each question's gold article, and how many gold articles the index has.
+
+    A gold article whose text is stored under another URL (ingestion keeps one copy of identical
+    text) is found through that URL too.
+    """
+    from rag.embedding import get_embedder
+    from rag.store import Store
+
+    states = Store(settings, get_embedder(settings).dimension).doc_states()
+    stored = {m.article_key(doc) for doc in states}
+    by_content: dict[str, set[str]] = {}
+    for doc, state in states.items():
+        by_content.setdefault(state.content_key, set()).add(m.article_key(doc))
+    keys: dict[str, set[str]] = {}
+    present: dict[str, bool] = {}
+    for q in questions:
+        keys[q.qid] = set()
+        for url, text in zip(q.gold_urls, q.gold_texts, strict=True):
+            aliases = {m.article_key(url)} | by_content.get(Article("", "", text.strip()).content_key, set())
+            keys[q.qid] |= aliases
+            present[m.article_key(url)] = bool(aliases & stored)
+    return keys, m.rate(present.values())
+
+
+def pick_choice(sentence: str, choices: Sequence[str], hits: Sequence[Hit]) -> int | None:
+    """The explicit multiple-choice mode: the choice named in the source sentence most relevant to
+    the question (the extractive answerer's own sentence score); ties go to the choice the sources
+    mention most. None when the sources name no choice."""
+    best: dict[int, float] = {}
+    mentions: dict[int, int] = {}
+    for s in score_sentences(sentence, hits):
+        for i in m.named_choices(s.hit.text[s.start : s.end], choices):
+            best.setdefault(i, s.score)
+            mentions[i] = mentions.get(i, 0) + 1
+    return max(best, key=lambda i: (round(best[i], 6), mentions[i])) if best else None
+
+
+def ask_one(q: Question, keys: set[str], settings: Settings, llm: str) -> dict[str, Any]:
+    """Answer one question through the product, and score it."""
+    from rag.embedding import get_embedder
+    from rag.qa import Ask, answer
+    from rag.retrieve import retrieve
+
+    started = time.perf_counter()
+    result = answer(Ask(q.asked, as_of=q.as_of, llm=llm, strict=settings.strict), settings)
+    elapsed = round(1000 * (time.perf_counter() - started), 1)
+    ranked = m.ranked_articles(retrieve(q.asked, settings, as_of=q.as_of, k=RECALL_PASSAGES).hits)[:RECALL_DEPTH]
+    picked = pick_choice(q.sentence, q.choices, result.sources)
+    counts = m.CitationCounts() if result.refused else m.citation_counts(result.text, result.sources,
+                                                                         get_embedder(settings))
+    return {
+        "id": q.qid, "as_of": q.as_of.isoformat(), "asked": q.asked, "gold_choice": q.gold_choice,
+        "gold_urls": list(q.gold_urls), "gold_rank": m.first_rank(ranked, keys), "ranked": ranked,
+        "answer": result.text, "answerer": result.answerer, "refused": result.refused,
+        "named": m.named_choices(result.text, q.choices), "picked": picked,
+        "mc_correct": q.gold_choice is not None and m.choice_correct(result.text, q.choices, q.gold_choice),
+        "pick_correct": picked is not None and picked == q.gold_choice,
+        "citations": asdict(counts), "timings": {**result.timings, "end_to_end_ms": elapsed},
+    }
+
+
+def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Every figure over its own subset: retrieval over questions with gold articles, choices over
+    questions with a gold choice, citations over answered questions."""
+    ranks = [r["gold_rank"] for r in records if r["gold_urls"]]
+    scored = [r for r in records if r["gold_choice"] is not None]
+    answered = [r for r in scored if not r["refused"]]
+    cites = m.citation_rates([m.CitationCounts(**r["citations"]) for r in records if not r["refused"]])
+    return {
+        "questions": len(records),
+        "recall": {str(k): m.recall_at(ranks, k).as_dict() for k in (1, 5, 10)},
+        "recall_curve": [m.recall_at(ranks, k).value for k in range(1, RECALL_DEPTH + 1)],
+        "mrr": m.mrr(ranks).as_dict(),
+        "mc_accuracy": m.rate(r["mc_correct"] for r in scored).as_dict(),
+        "mc_accuracy_answered": m.rate(r["mc_correct"] for r in answered).as_dict(),
+        "mc_pick_accuracy": m.rate(r["pick_correct"] for r in scored).as_dict(),
+        "refusal": m.rate(r["refused"] for r in records).as_dict(),
+        "citation_recall": cites["recall"].as_dict(),
+        "citation_precision": cites["precision"].as_dict(),
+        "latency_ms": m.latency([r["timings"] for r in records]),
+    }
+
+
+def evaluate(root: Path, settings: Settings, *, weeks: Sequence[str] | None = None, limit: int | None = None,
+             llm: str | None = None, index: str | None = None, progress: bool = True) -> dict[str, Any]:
+    """Run the suite: prepare the pool's index, ask every question, and return figures and per-question records."""
+    files = week_files(root, weeks)
+    questions = load_questions(files)[:limit]
+    llm = llm or settings.llm
+    settings, prepared = prepare_index(files, settings, index, progress)
+    keys, in_index = gold_keys(questions, settings)
+    records = [ask_one(q, keys[q.qid], settings, llm)
+               for q in tqdm(questions, desc="asking", unit=" questions", disable=not progress)]
+    return {
+        "suite": "realtimeqa", "data": str(root), "weeks": list(files), "llm": llm, "index": settings.index,
+        "index_prepared": prepared, "gold_articles_in_index": in_index.as_dict(), "top_k": settings.top_k,
+        "embed_model": settings.embed_model, "summary": summarise(records), "records": records,
+    }
