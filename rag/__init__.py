@@ -10,5 +10,6 @@ for _name, _value in {
     "ANONYMIZED_TELEMETRY": "False",
     "GRADIO_ANALYTICS_ENABLED": "False",
     "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # no "Loading weights" bar from transformers on every start
 }.items():
     os.environ.setdefault(_name, _value)
