@@ -111,9 +111,9 @@ def test_questions_are_asked_with_their_choices(data: Path) -> None:
     assert two.asked == "Is it on: Yes or No?"
 
 
-def test_pool_reads_gold_first_and_index_says_what_it_holds(data: Path) -> None:
+def test_pool_is_read_as_ingest_reads_the_folder_and_index_says_what_it_holds(data: Path) -> None:
     files = week_files(data)
-    assert [Path(t).name for t in pool_targets(files)] == [f"{WEEK}_gold.jsonl", f"{WEEK}_gcs.jsonl"]
+    assert [Path(t).name for t in pool_targets(files)] == [f"{WEEK}_gcs.jsonl", f"{WEEK}_gold.jsonl"]
     assert index_name([WEEK]).startswith(f"rtqa-{WEEK}-{WEEK}-1w-")
     assert index_name(["20220624", "20220617"]) == index_name(["20220617", "20220624"])
     with pytest.raises(ValueError, match="20220101 not in"):

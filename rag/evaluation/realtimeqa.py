@@ -94,9 +94,13 @@ def load_questions(files: dict[str, dict[str, Path]]) -> list[Question]:
 
 
 def pool_targets(files: dict[str, dict[str, Path]]) -> list[str]:
-    """Gold files before search results: where both have a URL, the first read wins, and the gold
-    file has the article's full text while the scraped copy is often an ad blurb."""
-    return [str(p[k]) for k in ("gold", "gcs") for p in files.values() if k in p]
+    """Each week's search results, then its gold file: the order `newsrag ingest DIR` reads them.
+
+    Where both hold a URL the first read wins. The search-result copy has the headline (gold
+    records have none) though its text is sometimes an ad blurb; measured on the dev set, gold
+    first gave recall@5 0.727 against 0.773 this way, the headline counting for more.
+    """
+    return [str(p[k]) for p in files.values() for k in ("gcs", "gold") if k in p]
 
 
 def index_name(weeks: Sequence[str]) -> str:
