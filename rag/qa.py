@@ -45,24 +45,46 @@ def stream_answer(ask: Ask, settings: Settings) -> Iterator[str | Answer]:
     found = retrieve(ask.question, settings, as_of=ask.as_of, date_from=ask.date_from, date_to=ask.date_to,
                      outlet=ask.outlet, k=settings.top_k)
     clock.lap("retrieve")
+    yield from stream_answer_from(ask, found.hits, settings, window=found.window,
+                                  timings={**found.timings, **clock.laps})
+
+
+def stream_answer_from(ask: Ask, sources: Sequence[Hit], settings: Settings, *,
+                       window: tuple[date | None, date | None] = (None, None),
+                       timings: dict[str, float] | None = None) -> Iterator[str | Answer]:
+    """The answer stage alone, on sources already chosen: what ``stream_answer`` runs after retrieval.
+
+    Public so that a caller holding its own passages (an evaluation set, a pinned document) gets
+    exactly the product's answerer and checks, not a copy of them.
+    """
+    clock = _Clock()
     phrase = time_scope(ask.question, ask.as_of).phrase
     if ask.llm == "extractive":
-        (text, claims), used = extract(ask.question, found.hits, phrase), "extractive"
+        (text, claims), used = extract(ask.question, sources, phrase), "extractive"
         yield text
     else:
-        draft = yield from _generate(ask, found.hits, settings)
+        draft = yield from _generate(ask, sources, settings)
         clock.lap("generate")
-        text, claims, used = _verified(ask, draft, found.hits, settings, phrase)
+        text, claims, used = _verified(ask, draft, sources, settings, phrase)
     clock.lap("check")
     refused = not claims
-    yield Answer(question=ask.question, text=REFUSAL if refused else text, claims=claims, sources=found.hits,
-                 refused=refused, as_of=ask.as_of, window=found.window, answerer=used,
-                 timings={**found.timings, **clock.laps})
+    yield Answer(question=ask.question, text=REFUSAL if refused else text, claims=claims, sources=list(sources),
+                 refused=refused, as_of=ask.as_of, window=window, answerer=used,
+                 timings={**(timings or {}), **clock.laps})
 
 
 def answer(ask: Ask, settings: Settings) -> Answer:
     """The checked Answer, without streaming."""
-    *_, final = stream_answer(ask, settings)
+    return _last(stream_answer(ask, settings))
+
+
+def answer_from(ask: Ask, sources: Sequence[Hit], settings: Settings) -> Answer:
+    """The checked Answer from given sources, without streaming (retrieval skipped)."""
+    return _last(stream_answer_from(ask, sources, settings))
+
+
+def _last(stream: Iterator[str | Answer]) -> Answer:
+    *_, final = stream
     assert isinstance(final, Answer)
     return final
 

@@ -6,19 +6,18 @@ unless one knows it is 68 of 110 questions and not 2 of 3.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from rag.benchmarks.common import percentile
+from rag.choices import named_choices
 from rag.citations import check_claims, split_claims
 from rag.embedding import Embedder
 from rag.sources.common import canonical_url
 from rag.types import Hit
 
 MIRROR_HOSTS = ("www.", "edition.", "amp.", "m.", "mobile.")  # the same article served under another host
-_PUNCT = re.compile(r"[^\w]+", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,26 +75,6 @@ def recall_at(ranks: Sequence[int | None], k: int) -> Rate:
 def mrr(ranks: Sequence[int | None]) -> Rate:
     """Mean reciprocal rank of the first gold article (0 when not retrieved)."""
     return rate(1.0 / r if r else 0.0 for r in ranks)
-
-
-def _normal(text: str) -> str:
-    return f" {_PUNCT.sub(' ', text.casefold()).strip()} "
-
-
-def named_choices(text: str, choices: Sequence[str]) -> list[int]:
-    """Indexes of the choices the text names, as whole words, case and punctuation ignored.
-
-    Longer choices are matched first and blanked out, so "West Virginia" does not also name
-    "Virginia". Citation markers are ignored ("[2]" must not name the choice "2").
-    """
-    remaining = _normal(re.sub(r"\[\d+(?:\s*[,;]\s*\d+)*\]", " ", text))
-    named = []
-    for i in sorted(range(len(choices)), key=lambda j: -len(_normal(choices[j]))):
-        choice = _normal(choices[i])
-        if choice.strip() and choice in remaining:
-            named.append(i)
-            remaining = remaining.replace(choice, " | ")
-    return sorted(named)
 
 
 def choice_correct(text: str, choices: Sequence[str], gold: int) -> bool:

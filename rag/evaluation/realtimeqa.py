@@ -24,8 +24,7 @@ from tqdm import tqdm
 
 from rag.config import Settings
 from rag.evaluation import metrics as m
-from rag.extractive import score_sentences
-from rag.types import Article, Hit
+from rag.types import Article
 
 RECALL_DEPTH = 10  # distinct articles scored for recall@k and MRR
 RECALL_PASSAGES = 40  # passages retrieved to find them (articles contribute several passages)
@@ -151,19 +150,6 @@ def gold_keys(questions: Sequence[Question], settings: Settings) -> tuple[dict[s
     return keys, m.rate(present.values())
 
 
-def pick_choice(sentence: str, choices: Sequence[str], hits: Sequence[Hit]) -> int | None:
-    """The explicit multiple-choice mode: the choice named in the source sentence most relevant to
-    the question (the extractive answerer's own sentence score); ties go to the choice the sources
-    mention most. None when the sources name no choice."""
-    best: dict[int, float] = {}
-    mentions: dict[int, int] = {}
-    for s in score_sentences(sentence, hits):
-        for i in m.named_choices(s.hit.text[s.start : s.end], choices):
-            best.setdefault(i, s.score)
-            mentions[i] = mentions.get(i, 0) + 1
-    return max(best, key=lambda i: (round(best[i], 6), mentions[i])) if best else None
-
-
 def ask_one(q: Question, keys: set[str], settings: Settings, llm: str) -> dict[str, Any]:
     """Answer one question through the product, and score it."""
     from rag.embedding import get_embedder
@@ -174,16 +160,14 @@ def ask_one(q: Question, keys: set[str], settings: Settings, llm: str) -> dict[s
     result = answer(Ask(q.asked, as_of=q.as_of, llm=llm, strict=settings.strict), settings)
     elapsed = round(1000 * (time.perf_counter() - started), 1)
     ranked = m.ranked_articles(retrieve(q.asked, settings, as_of=q.as_of, k=RECALL_PASSAGES).hits)[:RECALL_DEPTH]
-    picked = pick_choice(q.sentence, q.choices, result.sources)
     counts = m.CitationCounts() if result.refused else m.citation_counts(result.text, result.sources,
                                                                          get_embedder(settings))
     return {
         "id": q.qid, "as_of": q.as_of.isoformat(), "asked": q.asked, "gold_choice": q.gold_choice,
         "gold_urls": list(q.gold_urls), "gold_rank": m.first_rank(ranked, keys), "ranked": ranked,
         "answer": result.text, "answerer": result.answerer, "refused": result.refused,
-        "named": m.named_choices(result.text, q.choices), "picked": picked,
+        "named": m.named_choices(result.text, q.choices),
         "mc_correct": q.gold_choice is not None and m.choice_correct(result.text, q.choices, q.gold_choice),
-        "pick_correct": picked is not None and picked == q.gold_choice,
         "citations": asdict(counts), "timings": {**result.timings, "end_to_end_ms": elapsed},
     }
 
@@ -202,7 +186,6 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "mrr": m.mrr(ranks).as_dict(),
         "mc_accuracy": m.rate(r["mc_correct"] for r in scored).as_dict(),
         "mc_accuracy_answered": m.rate(r["mc_correct"] for r in answered).as_dict(),
-        "mc_pick_accuracy": m.rate(r["pick_correct"] for r in scored).as_dict(),
         "refusal": m.rate(r["refused"] for r in records).as_dict(),
         "citation_recall": cites["recall"].as_dict(),
         "citation_precision": cites["precision"].as_dict(),

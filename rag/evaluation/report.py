@@ -79,7 +79,6 @@ def realtimeqa_markdown(result: dict[str, Any], env: dict[str, Any], plots: dict
         f"| multiple-choice accuracy: answer names the gold choice only (all) | {fmt(s['mc_accuracy'])} | "
         + "; ".join(f"{name} {v:.3f}" for name, v in MC_ANCHORS) + " |",
         f"| same, over answered questions | {fmt(s['mc_accuracy_answered'])} | |",
-        f"| multiple-choice accuracy, explicit choice picking (all) | {fmt(s['mc_pick_accuracy'])} | |",
         f"| refusal rate (all) | {fmt(s['refusal'])} | |",
         f"| citation recall, ALCE (answer sentences) | {fmt(s['citation_recall'])} | |",
         f"| citation precision, ALCE (citations) | {fmt(s['citation_precision'])} | |",

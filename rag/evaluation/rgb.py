@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -96,31 +95,10 @@ def passage_hits(rid: str, condition: str, query: str, passages: Sequence[str], 
 
 
 def answer_given(question: str, hits: list[Hit], settings: Settings, llm: str) -> Answer:
-    """``rag.qa``'s answer stage on given sources: extract, or generate then verify.
+    """The product's answer stage (``rag.qa.answer_from``) on the given passages."""
+    from rag.qa import Ask, answer_from
 
-    Uses qa's own stage functions so the answerer is the product's, not a copy of it.
-    """
-    from rag.extractive import extract
-    from rag.qa import REFUSAL, Ask, _generate, _verified
-    from rag.timescope import time_scope
-
-    ask = Ask(question, as_of=date.today(), llm=llm, strict=settings.strict)
-    phrase = time_scope(question, ask.as_of).phrase
-    started = time.perf_counter()
-    if llm == "extractive":
-        (text, claims), used = extract(question, hits, phrase), "extractive"
-    else:
-        stream = _generate(ask, hits, settings)
-        while True:
-            try:
-                next(stream)
-            except StopIteration as done:
-                draft = done.value
-                break
-        text, claims, used = _verified(ask, draft, hits, settings, phrase)
-    timings = {"answer_ms": round(1000 * (time.perf_counter() - started), 1)}
-    return Answer(question=question, text=text if claims else REFUSAL, claims=claims, sources=hits,
-                  refused=not claims, as_of=ask.as_of, answerer=used, timings=timings)
+    return answer_from(Ask(question, as_of=date.today(), llm=llm, strict=settings.strict), hits, settings)
 
 
 def judge(item: RgbItem, condition: str, result: Answer) -> dict[str, Any]:
