@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -38,6 +37,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "index": args.index,
         "embed_model": getattr(args, "embed_model", None),
         "allow_private_urls": True if getattr(args, "allow_private_urls", False) else None,
+        "chroma_url": getattr(args, "chroma_url", None),
     }.items() if v is not None}
     return Settings(**overrides)
 
@@ -45,16 +45,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest files, folders, feeds and URLs; exit 1 if any item failed."""
     from rag.ingest import ingest
+    from rag.store import delete_index
 
     settings = _settings(args)
-    if args.rebuild and settings.index_dir.exists():
-        if not (settings.index_dir / "manifest.json").exists():
-            print(f"error: {settings.index_dir} does not look like an index; not deleting it", file=sys.stderr)
-            return 2
-        shutil.rmtree(settings.index_dir)
+    if args.rebuild:
+        delete_index(settings)
     report = ingest(args.targets, settings, prune=args.prune, progress=not args.quiet)
     print(report.summary(limit=None if args.verbose else 10))
-    print(f"index '{settings.index}' at {settings.index_dir}")
+    print(f"index '{settings.index}' at {settings.location}")
     return 0 if report.ok else 1
 
 
@@ -160,6 +158,7 @@ def _run_suite(args: argparse.Namespace, settings: Settings, env: dict) -> tuple
 def _question_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ask and check: index, time, outlet, answerer, output."""
     parser.add_argument("--index", help="index name (default: RAG_INDEX or 'default')")
+    _chroma_option(parser)
     parser.add_argument("--as-of", type=_date, metavar="DATE",
                         help="answer as of this date (default today): 'this week' and 'latest' count from it")
     parser.add_argument("--from", dest="date_from", type=_date, metavar="DATE", help="oldest publication date")
@@ -167,6 +166,12 @@ def _question_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outlet", help="only sources from this outlet")
     parser.add_argument("--llm", help="extractive (default), openai, ollama, local or local:PATH.gguf")
     parser.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
+
+
+def _chroma_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--chroma-url", metavar="URL",
+                        help="use the Chroma server at URL (http://host:port; default RAG_CHROMA_URL, else the "
+                             "embedded store in the index folder)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("targets", nargs="+", metavar="PATH|URL|FEED",
                      help="file, folder (recursive), RSS/Atom feed file or URL, or web page URL")
     ing.add_argument("--index", help="index name under RAG_INDEX_ROOT (default: RAG_INDEX or 'default')")
+    _chroma_option(ing)
     ing.add_argument("--embed-model", choices=["minilm", "minilm-int8"], help="embedding backend")
     ing.add_argument("--prune", action="store_true",
                      help="remove documents that a re-read folder, dump or feed no longer contains")
@@ -256,6 +262,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except (StoreError, ValidationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk or a read-only folder met outside Chroma (manifest, keyword index)
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot write{where}: {exc.strerror or exc}. Free disk space or make the folder writable, "
+              "then run the same command again.", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `newsrag ask ... | head`: the reader left, which is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -19,7 +19,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
 
     index_root: Path = Field(Path("indexes"), description="folder holding one folder per index")
-    index: str = Field("default", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="index name")
+    index: str = Field("default", pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$",
+                       description="index name: letters, digits and _.- inside")
+    chroma_url: str | None = Field(
+        None, pattern=r"^https?://[^/\s]+/?$",
+        description="a Chroma server (http://host:port) shared by several processes or people, instead of the "
+        "embedded store in the index folder; the folder then only holds this machine's keyword index",
+    )
     embed_model: Literal["minilm", "minilm-int8"] = Field(
         "minilm", description="runtime that embeds passages at ingest: all-MiniLM-L6-v2 in sentence-transformers "
         "(fp32, fastest in bulk here) or as int8 ONNX"
@@ -63,6 +69,18 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def location(self) -> str:
+        """Where the vectors live, as a person would name it in an error message."""
+        if self.chroma_url:
+            return f"Chroma server {self.chroma_url.rstrip('/')}, collection {collection_name(self.index)!r}"
+        return str(self.index_dir)
+
+    @property
     def index_dir(self) -> Path:
         """The folder of the selected index."""
         return self.index_root / self.index
+
+
+def collection_name(index: str) -> str:
+    """The index's collection on a Chroma server (which holds several indexes side by side)."""
+    return f"newsrag-{index}"

@@ -6,7 +6,14 @@ see half an index. A build holds the BM25 matrices (bm25s), the chunk ids in row
 per-chunk ``published_int`` and ``outlet`` arrays: date and outlet filters become a weight mask.
 
 Chroma stays the single source of truth: the index is rebuilt from the collection after an
-ingest that wrote something (never per query). While an ingest writes, a ``STALE`` marker
+ingest that wrote something (never per query).
+
+On a Chroma server shared by several processes (or machines), each keeps its own keyword index
+in its own index folder. Every ingest that writes changes a revision token in the collection's
+metadata, before its first write and after its last; a process whose build was made from
+another revision rebuilds from the server once, on its next query. While another process's
+ingest runs, this one's keyword side may lag behind the dense side by that ingest's writes,
+never more (the dense side, read from the server, is always current). While an ingest writes, a ``STALE`` marker
 names its process; a marker whose process is gone means a killed run, and the next query
 rebuilds the index once. A chunk count different from Chroma's (with no ingest running)
 means the same.
@@ -72,6 +79,7 @@ class KeywordIndex:
     published: np.ndarray  # int32 yyyymmdd, 0 for undated
     outlets: np.ndarray  # str
     bm25: Any = None  # bm25s.BM25; None for an empty index
+    revision: str = ""  # the server collection's revision it was built from ("" when embedded)
     outlet_names: dict[str, str] = field(init=False, repr=False)  # casefolded -> stored spelling
     oldest: int = field(init=False)
     newest: int = field(init=False)
@@ -138,7 +146,12 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _write_build(path: Path, store: Store) -> None:
-    """Tokenise title + passage (what the embedder sees, too); save BM25 and the filter arrays."""
+    """Tokenise title + passage (what the embedder sees, too); save BM25 and the filter arrays.
+
+    The revision is read before the records: a write that lands during the read leaves this build
+    marked with the older revision, so it is rebuilt again rather than trusted.
+    """
+    revision = store.revision() if store.remote else ""
     records = list(store.records())
     path.mkdir(parents=True)
     if records:
@@ -150,7 +163,8 @@ def _write_build(path: Path, store: Store) -> None:
     published = [int(meta.get("published_int") or 0) for _, _, meta in records]
     np.save(path / "published.npy", np.asarray(published, dtype=np.int32))
     outlets = [str(meta.get("outlet") or "") for _, _, meta in records]
-    (path / "chunks.json").write_text(json.dumps({"ids": [r[0] for r in records], "outlets": outlets}))
+    (path / "chunks.json").write_text(json.dumps({"ids": [r[0] for r in records], "outlets": outlets,
+                                                  "revision": revision}))
 
 
 def build(store: Store) -> KeywordIndex:
@@ -182,7 +196,8 @@ def _load_build(folder: Path, stamp: str) -> KeywordIndex:
     chunks = json.loads((path / "chunks.json").read_text())
     bm25 = _bm25s().BM25.load(str(path), show_progress=False) if chunks["ids"] else None
     return KeywordIndex(stamp=stamp, ids=chunks["ids"], published=np.load(path / "published.npy"),
-                        outlets=np.asarray(chunks["outlets"], dtype=str), bm25=bm25)
+                        outlets=np.asarray(chunks["outlets"], dtype=str), bm25=bm25,
+                        revision=chunks.get("revision", ""))
 
 
 def _marker(folder: Path) -> dict[str, Any] | None:
@@ -244,9 +259,13 @@ def updating(store: Store, changes: bool) -> Iterator[None]:
     key = folder.resolve()
     _ACTIVE.add(key)
     try:
+        if store.remote:
+            store.bump_revision()
         yield
     finally:
         _ACTIVE.discard(key)
+    if store.remote:
+        store.bump_revision()
     with _LOCK:
         build(store)
         _clear(folder, token)
@@ -256,7 +275,8 @@ def load(store: Store) -> KeywordIndex:
     """The live keyword index, cached per folder and reloaded when the folder's stamp changes.
 
     Rebuilt here (once, with a warning) only when a killed ingest left it stale, when it is
-    missing or unreadable, or when its chunk count differs from Chroma's while no ingest writes.
+    missing or unreadable, or when its chunk count differs from Chroma's while no ingest writes;
+    on a server, when another process's ingest changed the collection's revision.
     """
     folder = folder_of(store.dir)
     with _LOCK:
@@ -267,6 +287,8 @@ def load(store: Store) -> KeywordIndex:
         index, problem = _cached_or_loaded(folder)
         if index is None:
             return _rebuild(store, problem, None)
+        if store.remote:  # other processes write there: follow the server's revision, not the count
+            return index if held or index.revision == store.revision() else build(store)
         if not held and len(index) != (count := store.count()):
             return _rebuild(store, f"has {len(index)} passages but Chroma has {count}", None)
         return index

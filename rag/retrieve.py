@@ -32,7 +32,7 @@ import numpy as np
 from rag import keyword
 from rag.config import Settings
 from rag.embedding import Embedder, get_embedder
-from rag.store import MANIFEST, Store, StoreError
+from rag.store import Store
 from rag.timescope import strip_time, time_scope
 from rag.types import Hit
 
@@ -79,15 +79,12 @@ _CONTEXT_LOCK = threading.Lock()
 
 def _context(settings: Settings) -> _Context:
     """The embedder and Store for these settings, opened once per process."""
-    key = (str(settings.index_dir.resolve()), settings.query_embed_model, settings.embed_batch_size,
-           settings.chunk_size, settings.chunk_overlap)
+    key = (str(settings.index_dir.resolve()), settings.chroma_url, settings.query_embed_model,
+           settings.embed_batch_size, settings.chunk_size, settings.chunk_overlap)
     with _CONTEXT_LOCK:
         if key not in _CONTEXTS:
-            if not (settings.index_dir / MANIFEST).is_file():
-                raise StoreError(f"No index at {settings.index_dir}: ingest some news first, e.g. "
-                                 f"`newsrag ingest seeds/ --index {settings.index}`.")
             embedder = get_embedder(settings, "query")
-            _CONTEXTS[key] = _Context(embedder, Store(settings, embedder.dimension))
+            _CONTEXTS[key] = _Context(embedder, Store(settings, embedder.dimension, create=False))
         return _CONTEXTS[key]
 
 
@@ -165,7 +162,8 @@ def _dense(ctx: _Context, vector: np.ndarray, index: keyword.KeywordIndex,
 
 
 def _query(ctx: _Context, vector: np.ndarray, where: dict[str, Any] | None, n: int) -> list[str]:
-    result = ctx.store.collection.query(query_embeddings=[vector], n_results=n, where=where, include=[])
+    with ctx.store.errors():
+        result = ctx.store.collection.query(query_embeddings=[vector], n_results=n, where=where, include=[])
     return list(result["ids"][0])
 
 
@@ -177,7 +175,8 @@ def _fetch(ctx: _Context, scores: dict[str, float], question: np.ndarray,
     """
     if not scores:
         return []
-    page = ctx.store.collection.get(ids=list(scores), include=["documents", "metadatas", "embeddings"])
+    with ctx.store.errors():
+        page = ctx.store.collection.get(ids=list(scores), include=["documents", "metadatas", "embeddings"])
     rows = zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"], strict=True)
     found = {cid: (doc, meta, np.asarray(vec, dtype=np.float32)) for cid, doc, meta, vec in rows}
     return [Candidate(Hit.from_chroma(cid, doc, meta, score=scores[cid], similarity=float(vec @ question)),

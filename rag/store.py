@@ -10,23 +10,29 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
-from rag.config import Settings
+from rag.config import Settings, collection_name
 from rag.embedding import model_of
 from rag.types import Chunk
 
 if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
 COLLECTION = "chunks"
 MANIFEST = "manifest.json"
+MANIFEST_KEY = "newsrag_manifest"  # on a server, the manifest lives in the collection's metadata
+REVISION_KEY = "newsrag_revision"  # changed by every ingest that writes: other processes' BM25 follows it
 FORMAT = 1
 _PAGE = 5000
 
@@ -71,15 +77,7 @@ def check_manifest(index_dir: Path, wanted: dict[str, Any]) -> None:
         tmp.write_text(json.dumps(wanted, indent=2) + "\n")
         os.replace(tmp, path)
         return
-    stored = json.loads(path.read_text())
-    diffs = [f"{k}: index has {stored.get(k)!r}, settings ask for {v!r}" for k, v in wanted.items()
-             if stored.get(k) != v]
-    if diffs:
-        raise StoreError(
-            f"Index folder {index_dir} was built with other settings ({'; '.join(diffs)}). "
-            f"Use those settings, pick another index with --index NAME, or rebuild it with "
-            f"`newsrag ingest --rebuild ... --index {index_dir.name}`."
-        )
+    _compare(json.loads(path.read_text()), wanted, str(index_dir), index_dir.name)
 
 
 def chunk_metadata(chunk: Chunk, source: str) -> dict[str, str | int]:
@@ -105,22 +103,80 @@ def chunk_metadata(chunk: Chunk, source: str) -> dict[str, str | int]:
 
 
 class Store:
-    """One index: a Chroma collection in cosine space plus its manifest."""
+    """One index: a Chroma collection in cosine space plus its manifest.
 
-    def __init__(self, settings: Settings, dimension: int) -> None:
+    The collection is embedded (a folder under the index) or on a Chroma server
+    (``settings.chroma_url``), where the manifest is kept in the collection's own metadata so
+    every process that shares it checks the same one. ``create=False`` opens an existing index
+    only (asking never creates one).
+    """
+
+    def __init__(self, settings: Settings, dimension: int, *, create: bool = True) -> None:
         self.dir = settings.index_dir
-        check_manifest(self.dir, manifest_for(settings, dimension))
-        self.collection = _open_collection(settings)
+        self.url = settings.chroma_url
+        self.location = settings.location
+        self._manifest = manifest_for(settings, dimension)
+        if self.url is None:
+            if not create and not (self.dir / MANIFEST).is_file():
+                raise _missing(settings)
+            check_manifest(self.dir, self._manifest)
+        with self.errors():
+            self._client = _client(settings)
+            self.collection = self._collection(settings, create)
+
+    @property
+    def remote(self) -> bool:
+        """True on a Chroma server: other processes may write to it at any time."""
+        return self.url is not None
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """Turn what Chroma raises (a server gone, a full disk, a read-only folder) into a StoreError
+        that names the index's location and says what to do; nothing is half-written by then."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except Exception as exc:  # chromadb and its transports raise many unrelated types
+            raise StoreError(_explain(self.location, self.url, exc)) from exc
+
+    def _collection(self, settings: Settings, create: bool) -> Collection:
+        if self.url is None:
+            return self._client.get_or_create_collection(
+                COLLECTION, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+        name = collection_name(settings.index)
+        if not create and name not in {c.name for c in self._client.list_collections()}:
+            raise _missing(settings)
+        meta = {MANIFEST_KEY: json.dumps(self._manifest, sort_keys=True)}
+        collection = self._client.get_or_create_collection(
+            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}, metadata=meta)
+        stored = json.loads((collection.metadata or {}).get(MANIFEST_KEY) or "{}")
+        _compare(stored, self._manifest, self.location, settings.index)
+        return collection
+
+    def revision(self) -> str:
+        """A token that changes whenever an ingest writes to the collection (read fresh each time)."""
+        with self.errors():
+            fresh = self._client.get_collection(self.collection.name, embedding_function=None)
+        return str((fresh.metadata or {}).get(REVISION_KEY, ""))
+
+    def bump_revision(self) -> None:
+        """Tell every process sharing the collection that its contents changed."""
+        meta = {**(self.collection.metadata or {}), REVISION_KEY: uuid.uuid4().hex}
+        with self.errors():
+            self.collection.modify(metadata=meta)
 
     def count(self) -> int:
         """Number of chunks stored."""
-        return self.collection.count()
+        with self.errors():
+            return self.collection.count()
 
     def metadatas(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every (chunk id, metadata) pair, paged so a large index is not loaded at once."""
         offset = 0
         while True:
-            page = self.collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            with self.errors():
+                page = self.collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
             yield from zip(page["ids"], page["metadatas"], strict=True)
             if len(page["ids"]) < _PAGE:
                 return
@@ -130,7 +186,8 @@ class Store:
         """Every (chunk id, passage, metadata), paged: what the keyword index is rebuilt from."""
         offset = 0
         while True:
-            page = self.collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            with self.errors():
+                page = self.collection.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
             yield from zip(page["ids"], page["documents"], page["metadatas"], strict=True)
             if len(page["ids"]) < _PAGE:
                 return
@@ -151,34 +208,94 @@ class Store:
 
     def upsert(self, chunks: list[Chunk], vectors: np.ndarray, sources: list[str]) -> None:
         """Write chunks with their vectors; ids are per article version, so this is idempotent."""
-        self.collection.upsert(
-            ids=[c.id for c in chunks],
-            embeddings=vectors,
-            documents=[c.text for c in chunks],
-            metadatas=[chunk_metadata(c, s) for c, s in zip(chunks, sources, strict=True)],
-        )
+        with self.errors():
+            self.collection.upsert(
+                ids=[c.id for c in chunks],
+                embeddings=vectors,
+                documents=[c.text for c in chunks],
+                metadatas=[chunk_metadata(c, s) for c, s in zip(chunks, sources, strict=True)],
+            )
 
     def drop_other_versions(self, doc_id: str, keep: str) -> None:
         """Remove a document's stale chunks, after its new version is fully written."""
-        self.collection.delete(where={"$and": [{"doc_id": doc_id}, {"version": {"$ne": keep}}]})
+        with self.errors():
+            self.collection.delete(where={"$and": [{"doc_id": doc_id}, {"version": {"$ne": keep}}]})
 
     def delete_docs(self, doc_ids: Iterable[str]) -> None:
         """Remove documents entirely (pruning)."""
         ids = list(doc_ids)
         for i in range(0, len(ids), 500):
-            self.collection.delete(where={"doc_id": {"$in": ids[i : i + 500]}})
+            with self.errors():
+                self.collection.delete(where={"doc_id": {"$in": ids[i : i + 500]}})
 
 
-def _open_collection(settings: Settings) -> Collection:
-    """Open (or create) the collection; we always pass vectors, so no embedding function."""
+def delete_index(settings: Settings) -> None:
+    """Remove an index entirely (``--rebuild``): its collection, its keyword index and its folder.
+
+    A folder without a manifest is not deleted: it may be anything the user pointed at by mistake.
+    """
+    import shutil
+
+    if settings.chroma_url is not None:
+        name = collection_name(settings.index)
+        try:
+            client = _client(settings)
+            if name in {c.name for c in client.list_collections()}:
+                client.delete_collection(name)
+        except Exception as exc:  # as in Store.errors
+            raise StoreError(_explain(settings.location, settings.chroma_url, exc)) from exc
+    elif settings.index_dir.exists() and not (settings.index_dir / MANIFEST).exists():
+        raise StoreError(f"{settings.index_dir} does not look like an index (no {MANIFEST}); not deleting it.")
+    if settings.index_dir.exists():
+        shutil.rmtree(settings.index_dir)
+
+
+def _client(settings: Settings) -> ClientAPI:
+    """The embedded client of the index folder, or an HTTP client of the configured server."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    path = settings.index_dir / "chroma"
-    try:
-        client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
-        return client.get_or_create_collection(
-            COLLECTION, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+    quiet = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url is None:
+        return chromadb.PersistentClient(path=str(settings.index_dir / "chroma"), settings=quiet)
+    url = urlsplit(settings.chroma_url)
+    port = url.port or (443 if url.scheme == "https" else 8000)
+    return chromadb.HttpClient(host=url.hostname or "", port=port, ssl=url.scheme == "https", settings=quiet)
+
+
+def _compare(stored: dict[str, Any], wanted: dict[str, Any], location: str, index: str) -> None:
+    """Refuse to mix vectors made otherwise; say what differs and how to get out of it."""
+    diffs = [f"{k}: index has {stored.get(k)!r}, settings ask for {v!r}" for k, v in wanted.items()
+             if stored.get(k) != v]
+    if diffs:
+        raise StoreError(
+            f"Index at {location} was built with other settings ({'; '.join(diffs)}). Use those settings, pick "
+            f"another index with --index NAME, or rebuild it with `newsrag ingest --rebuild ... --index {index}`."
         )
-    except Exception as exc:  # chromadb raises several unrelated types for an unusable folder
-        raise StoreError(f"Cannot open the index at {path}: {exc}. Check that the folder is writable.") from exc
+
+
+def _missing(settings: Settings) -> StoreError:
+    return StoreError(f"No index at {settings.location}: ingest some news first, e.g. "
+                      f"`newsrag ingest seeds/ --index {settings.index}`.")
+
+
+def _nearly_full(folder: Path) -> bool:
+    """Chroma often reports a full disk as some other failure (a compaction error, say): look."""
+    import shutil
+
+    probe = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    return probe is not None and shutil.disk_usage(probe).free < 4 * 2**20
+
+
+def _explain(location: str, url: str | None, exc: Exception) -> str:
+    """What went wrong with the store, in words a person can act on."""
+    text = f"{type(exc).__name__}: {exc}"
+    lowered = text.lower()
+    if url is not None and any(w in lowered for w in ("connect", "timed out", "timeout", "refused", "unavailable")):
+        return (f"The Chroma server at {url} is not answering ({text}). Start it (e.g. `chroma run --path DIR "
+                f"--port PORT`) and run the same command again: what was written is kept, nothing is half-written.")
+    if "full" in lowered or "no space" in lowered or (url is None and _nearly_full(Path(location))):
+        return f"No space left for the index at {location} ({text}). Free some disk space and run the command again."
+    if "readonly" in lowered or "read-only" in lowered or "permission" in lowered:
+        return f"The index at {location} cannot be written ({text}). Make the folder writable or pick another one."
+    return f"Cannot use the index at {location}: {text}"
