@@ -1,12 +1,16 @@
 # Two commands on a fresh machine: `make run` and `make test`. Both set up .venv first.
 PYTHON ?= python3
+# Debian packages the browser test needs (Debian 12 "bookworm" main), pinned in one place
+DEBS := chromium=150.0.7871.100-1~deb12u1 chromium-common=150.0.7871.100-1~deb12u1 \
+	chromium-driver=150.0.7871.100-1~deb12u1
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: setup run ingest test lint lock clean
+.PHONY: setup browser run ingest test lint lock clean
 
 setup: $(STAMP)
 
@@ -23,9 +27,14 @@ ingest: setup
 	$(BIN)/newsrag ingest seeds/
 
 run: ingest
-	@echo "Indexed seeds/. Ask with: $(BIN)/newsrag ask \"Who refused to meet Sudani?\""
+	$(BIN)/newsrag serve --host $(HOST) --port $(PORT)
 
-test: setup
+# headless Chromium for tests/test_ui_browser.py, from Debian (playwright drives it; it downloads nothing)
+browser:
+	test -x /usr/bin/chromium || { $(SUDO) apt-get update && \
+	  $(SUDO) apt-get install -y --no-install-recommends $(DEBS); }
+
+test: setup browser
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -1,4 +1,4 @@
-"""`newsrag ingest | ask | check | bench | eval`: the command line.
+"""`newsrag ingest | ask | check | serve | bench | eval`: the command line.
 
 Only argparse is imported at start-up; each command imports what it needs, so
 `newsrag --help` is instant and no command pays for another's heavy libraries.
@@ -23,6 +23,7 @@ EXAMPLES = """examples:
   newsrag ask "Who refused to meet Sudani?"  answer with numbered, checked sources
   newsrag ask "What happened this week?" --as-of 2023-10-26 --json
   newsrag check "Kaabi refused to meet Sudani [1]." --question "Who refused to meet Sudani?"
+  newsrag serve                              chat in the browser at http://127.0.0.1:7860
   newsrag bench ingest ARTICLES --limit 300  measure ingestion against plain encoding
   newsrag bench ask QUESTIONS --index pool   answer latency per stage, p50/p95
   newsrag eval realtimeqa ../shared/eval/realtimeqa-dev --index pool --json rtqa.json
@@ -94,9 +95,27 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if all(c.supported for c in result.claims) else 1
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Start the chat UI; refuse a non-loopback address without credentials or --open."""
+    from rag.ui.server import UnsafeBind, launch
+
+    settings = _settings(args)
+    try:
+        launch(settings, host=args.host, port=args.port, open_=args.open, concurrency=args.concurrency)
+    except UnsafeBind as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark suite and print its figures as Markdown."""
-    if args.suite == "ingest":
+    if args.suite == "ui":
+        from rag.benchmarks.ui import bench_ui
+
+        print(bench_ui(_settings(args), sessions=args.sessions, questions=args.questions, url=args.url,
+                       json_out=args.json))
+    elif args.suite == "ingest":
         from rag.benchmarks.ingest import bench_ingest
 
         print(bench_ingest(args.targets, limit=args.limit, models=args.models.split(","), json_out=args.json))
@@ -215,6 +234,22 @@ def build_parser() -> argparse.ArgumentParser:
     _question_options(chk)
     chk.set_defaults(func=cmd_check, lenient=False)
 
+    srv = sub.add_parser("serve", help="chat with the index in the browser (Gradio)",
+                         description="Start the chat UI. It binds 127.0.0.1 unless told otherwise; another\n"
+                                     "address needs credentials from RAG_UI_USERNAME and RAG_UI_PASSWORD, or\n"
+                                     "--open to say it is meant to be open to anyone who can reach it.",
+                         epilog="examples:\n  newsrag serve --index world --port 8080\n"
+                                "  RAG_UI_USERNAME=ana RAG_UI_PASSWORD=... newsrag serve --host 0.0.0.0",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    srv.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    srv.add_argument("--index", help="index selected at start (default: RAG_INDEX or 'default'); "
+                                     "every index under RAG_INDEX_ROOT can be picked in the UI")
+    srv.add_argument("--open", action="store_true",
+                     help="allow a non-loopback --host without credentials (anyone who reaches it can use it)")
+    srv.add_argument("--concurrency", type=int, default=4, help="questions answered at once (default 4)")
+    srv.set_defaults(func=cmd_serve)
+
     bench = sub.add_parser("bench", help="measure speed against baselines run alongside")
     bench_sub = bench.add_subparsers(dest="suite", required=True, metavar="SUITE")
     bi = bench_sub.add_parser("ingest", help="ingest throughput vs plain SentenceTransformer.encode")
@@ -232,6 +267,16 @@ def build_parser() -> argparse.ArgumentParser:
     ba.add_argument("--llm", help="answerer (default: RAG_LLM or extractive)")
     ba.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     ba.set_defaults(func=cmd_bench)
+    bu = bench_sub.add_parser("ui", help="chat UI under load: N sessions x M questions via gradio_client",
+                              description="Start the UI on a free loopback port (or use --url), let N sessions ask "
+                                          "M questions each at once, and compare with calling rag.qa.answer "
+                                          "directly for the same questions in the same run.")
+    bu.add_argument("--index", help="index to ask (default: RAG_INDEX or 'default')")
+    bu.add_argument("--sessions", type=int, default=10, help="concurrent sessions (default 10)")
+    bu.add_argument("--questions", type=int, default=5, help="questions per session (default 5)")
+    bu.add_argument("--url", help="a running UI to measure instead of starting one")
+    bu.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
+    bu.set_defaults(func=cmd_bench)
 
     ev = sub.add_parser("eval", help="measure answer quality on public news QA sets")
     ev_sub = ev.add_subparsers(dest="suite", required=True, metavar="SUITE")
