@@ -26,6 +26,7 @@ EXAMPLES = """examples:
   newsrag serve                              chat in the browser at http://127.0.0.1:7860
   newsrag bench ingest ARTICLES --limit 300  measure ingestion against plain encoding
   newsrag bench ask QUESTIONS --index pool   answer latency per stage, p50/p95
+  newsrag bench load ARTICLES --sessions 8   chat latency while news is added, vs chat alone
   newsrag eval realtimeqa ../shared/eval/realtimeqa-dev --index pool --json rtqa.json
                                              retrieval, answer and citation quality on RealTime QA
   newsrag eval rgb ../shared/eval/rgb/en_fact.json   faithfulness to given (and planted wrong) passages
@@ -110,7 +111,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark suite and print its figures as Markdown."""
-    if args.suite == "ui":
+    if args.suite == "load":
+        from rag.benchmarks.load import bench_load
+
+        print(bench_load(args.targets, _settings(args), sessions=args.sessions, limit=args.limit,
+                         minimum=args.questions, baseline_s=args.baseline_seconds, json_out=args.json))
+    elif args.suite == "ui":
         from rag.benchmarks.ui import bench_ui
 
         print(bench_ui(_settings(args), sessions=args.sessions, questions=args.questions, url=args.url,
@@ -245,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     srv.add_argument("--index", help="index selected at start (default: RAG_INDEX or 'default'); "
                                      "every index under RAG_INDEX_ROOT can be picked in the UI")
+    _chroma_option(srv)
     srv.add_argument("--open", action="store_true",
                      help="allow a non-loopback --host without credentials (anyone who reaches it can use it)")
     srv.add_argument("--concurrency", type=int, default=4, help="questions answered at once (default 4)")
@@ -277,6 +284,19 @@ def build_parser() -> argparse.ArgumentParser:
     bu.add_argument("--url", help="a running UI to measure instead of starting one")
     bu.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     bu.set_defaults(func=cmd_bench)
+    bl = bench_sub.add_parser("load", help="chat sessions while an ingest runs, against the same sessions alone",
+                              description="Serve a scratch index of seeds/ on a free loopback port; N sessions "
+                                          "chat through gradio_client, first alone (the baseline), then while "
+                                          "--limit articles from TARGETS are uploaded through the UI. Reports "
+                                          "throughput, p50/p95/p99, errors, and whether every uploaded article "
+                                          "is found by its own headline afterwards.")
+    bl.add_argument("targets", nargs="+", metavar="PATH", help="articles to upload (files, folders, dumps)")
+    bl.add_argument("--sessions", type=int, default=8, help="concurrent chat sessions (default 8)")
+    bl.add_argument("--limit", type=int, default=50, help="articles uploaded while they chat (default 50)")
+    bl.add_argument("--questions", type=int, default=5, help="fewest questions per session and phase (default 5)")
+    bl.add_argument("--baseline-seconds", type=float, default=20.0, help="length of the chat-only phase (default 20)")
+    bl.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
+    bl.set_defaults(func=cmd_bench, index=None)
 
     ev = sub.add_parser("eval", help="measure answer quality on public news QA sets")
     ev_sub = ev.add_subparsers(dest="suite", required=True, metavar="SUITE")

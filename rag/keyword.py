@@ -8,10 +8,11 @@ per-chunk ``published_int`` and ``outlet`` arrays: date and outlet filters becom
 Chroma stays the single source of truth: the index is rebuilt from the collection after an
 ingest that wrote something (never per query).
 
-On a Chroma server shared by several processes (or machines), each keeps its own keyword index
-in its own index folder. Every ingest that writes changes a revision token in the collection's
-metadata, before its first write and after its last; a process whose build was made from
-another revision rebuilds from the server once, on its next query. While another process's
+Every ingest that writes changes a revision token in the collection's metadata, before its
+first write and after its last. On a Chroma server shared by several processes (or machines),
+each keeps its own keyword index in its own index folder, and a process whose build was made
+from another revision rebuilds from the server once, on its next query (an embedded store's
+readers use the token to reopen Chroma: see ``Store.follow_other_writers``). While another process's
 ingest runs, this one's keyword side may lag behind the dense side by that ingest's writes,
 never more (the dense side, read from the server, is always current). While an ingest writes, a ``STALE`` marker
 names its process; a marker whose process is gone means a killed run, and the next query
@@ -259,13 +260,11 @@ def updating(store: Store, changes: bool) -> Iterator[None]:
     key = folder.resolve()
     _ACTIVE.add(key)
     try:
-        if store.remote:
-            store.bump_revision()
+        store.bump_revision()
         yield
     finally:
         _ACTIVE.discard(key)
-    if store.remote:
-        store.bump_revision()
+    store.bump_revision()
     with _LOCK:
         build(store)
         _clear(folder, token)

@@ -85,6 +85,8 @@ def _context(settings: Settings) -> _Context:
         if key not in _CONTEXTS:
             embedder = get_embedder(settings, "query")
             _CONTEXTS[key] = _Context(embedder, Store(settings, embedder.dimension, create=False))
+        else:
+            _CONTEXTS[key].store.follow_other_writers()  # another process may have ingested since
         return _CONTEXTS[key]
 
 

@@ -35,6 +35,7 @@ MANIFEST_KEY = "newsrag_manifest"  # on a server, the manifest lives in the coll
 REVISION_KEY = "newsrag_revision"  # changed by every ingest that writes: other processes' BM25 follows it
 FORMAT = 1
 _PAGE = 5000
+_SEEN: dict[str, str] = {}  # index location -> the collection revision this process last wrote or read
 
 
 class StoreError(RuntimeError):
@@ -123,6 +124,7 @@ class Store:
         with self.errors():
             self._client = _client(settings)
             self.collection = self._collection(settings, create)
+        self.follow_other_writers()  # this process may hold a client opened before another one wrote
 
     @property
     def remote(self) -> bool:
@@ -162,9 +164,35 @@ class Store:
 
     def bump_revision(self) -> None:
         """Tell every process sharing the collection that its contents changed."""
-        meta = {**(self.collection.metadata or {}), REVISION_KEY: uuid.uuid4().hex}
+        revision = uuid.uuid4().hex
         with self.errors():
-            self.collection.modify(metadata=meta)
+            fresh = self._client.get_collection(self.collection.name, embedding_function=None)
+            fresh.modify(metadata={**(fresh.metadata or {}), REVISION_KEY: revision})
+        _SEEN[self.location] = revision
+
+    def follow_other_writers(self) -> bool:
+        """Reopen an embedded store that another process wrote to since this one last looked.
+
+        Chroma's embedded client keeps its vector index in memory: after another process's
+        ingest it misses the new passages and can fail outright ("Error finding id"). The
+        revision token says when that happened; a fresh client reads the folder anew. In-flight
+        queries keep the old client, which is dropped, not stopped. True when it reopened.
+        """
+        revision = self.revision()
+        known = _SEEN.setdefault(self.location, revision)
+        if revision == known or self.remote:
+            _SEEN[self.location] = revision
+            return False
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        path = str(self.dir / "chroma")
+        SharedSystemClient._identifier_to_system.pop(path, None)  # the next client starts a fresh System
+        SharedSystemClient._identifier_to_refcount.pop(path, None)
+        with self.errors():
+            self._client = _client_for(path)
+            self.collection = self._client.get_collection(COLLECTION, embedding_function=None)
+        _SEEN[self.location] = revision
+        return True
 
     def count(self) -> int:
         """Number of chunks stored."""
@@ -255,12 +283,20 @@ def _client(settings: Settings) -> ClientAPI:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    quiet = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_url is None:
-        return chromadb.PersistentClient(path=str(settings.index_dir / "chroma"), settings=quiet)
+        return _client_for(str(settings.index_dir / "chroma"))
     url = urlsplit(settings.chroma_url)
     port = url.port or (443 if url.scheme == "https" else 8000)
+    quiet = ChromaSettings(anonymized_telemetry=False)
     return chromadb.HttpClient(host=url.hostname or "", port=port, ssl=url.scheme == "https", settings=quiet)
+
+
+def _client_for(path: str) -> ClientAPI:
+    """The embedded client of a Chroma folder, telemetry off."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False))
 
 
 def _compare(stored: dict[str, Any], wanted: dict[str, Any], location: str, index: str) -> None:

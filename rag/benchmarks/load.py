@@ -1,0 +1,165 @@
+"""`newsrag bench load`: chat sessions while news is being added, against the same sessions on a quiet app.
+
+A scratch index (the seed articles) is served by `newsrag serve` on a free loopback port. N
+sessions ask questions in a loop, through gradio_client, twice: first for ``baseline_s``
+seconds with nothing else running (the baseline, same run), then while one more client uploads
+a batch of articles through the UI's own "Add news" endpoint, so the ingest runs in the server
+process, as when a person adds news while others chat. Afterwards every uploaded document must
+be found by its own headline.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from rag.benchmarks.common import machine, percentile
+from rag.benchmarks.ui import QUESTIONS, served
+from rag.config import Settings
+
+AS_OF = date(2023, 10, 26)  # the seed article's week: its questions have answers
+
+
+def write_batch(sources: list[str], limit: int, folder: Path, settings: Settings) -> tuple[Path, int]:
+    """The first ``limit`` readable articles of ``sources`` as one JSONL dump to upload."""
+    from rag.sources import read_sources
+    from rag.types import Article
+
+    rows = []
+    for target in sources:
+        for item in read_sources(target, settings):
+            if isinstance(item, Article) and len(rows) < limit:
+                rows.append({"url": item.url or f"https://bench.invalid/{len(rows)}", "title": item.title,
+                             "text": item.body, "publish_date": item.published.isoformat() if item.published else "",
+                             "source": item.outlet})
+        if len(rows) >= limit:
+            break
+    path = folder / "batch.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path, len(rows)
+
+
+def chat_until(url: str, session: int, stop: Callable[[], bool], minimum: int) -> dict[str, Any]:
+    """One session asking in a loop until ``stop()`` (and at least ``minimum`` questions)."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    latencies: list[float] = []
+    errors: list[str] = []
+    asked = 0
+    while asked < minimum or not stop():
+        question = QUESTIONS[(session + asked) % len(QUESTIONS)]
+        if asked and asked % len(QUESTIONS) == 0:
+            client.predict(api_name="/new_conversation")  # keep histories short: measure answers, not transcripts
+        started = time.perf_counter()
+        try:
+            history = client.predict(question, as_of=AS_OF.isoformat(), api_name="/ask")[0]
+            if "nr-error" in str(history[-1]["content"]):
+                errors.append(f"{question}: {str(history[-1]['content'])[:200]}")
+            else:
+                latencies.append(1000 * (time.perf_counter() - started))
+        except Exception as exc:  # noqa: BLE001 - every failure is counted and reported
+            errors.append(f"{question}: {exc}")
+        asked += 1
+    return {"latencies": latencies, "errors": errors}
+
+
+def run_phase(url: str, sessions: int, minimum: int, background: Callable[[], Any] | None) -> dict[str, Any]:
+    """Sessions chatting; with ``background``, until it returns; figures for the phase."""
+    done = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["value"] = background() if background else None
+        except Exception as exc:  # noqa: BLE001 - reported with the figures
+            outcome["error"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            done.set()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(sessions + 1) as pool:
+        chats = [pool.submit(chat_until, url, s, done.is_set, minimum) for s in range(sessions)]
+        pool.submit(work)
+        results = [c.result() for c in chats]
+    wall = time.perf_counter() - started
+    latencies = [ms for r in results for ms in r["latencies"]]
+    errors = [e for r in results for e in r["errors"]] + ([outcome["error"]] if "error" in outcome else [])
+    return {"answered": len(latencies), "errors": len(errors), "errors_sample": errors[:5],
+            "wall_s": round(wall, 2), "throughput_qps": round(len(latencies) / wall, 2),
+            **{f"p{q}_ms": round(percentile(latencies, q), 1) for q in (50, 95, 99)},
+            "background": outcome.get("value")}
+
+
+def upload(url: str, batch: Path, index: str) -> str:
+    """Add the batch through the UI's own endpoint; returns the summary it shows."""
+    from gradio_client import Client, handle_file
+
+    return str(Client(url, verbose=False).predict([handle_file(str(batch))], "", index, api_name="/add_news")[0])
+
+
+def searchable(settings: Settings) -> tuple[int, int, list[str]]:
+    """Uploaded documents found among the top 10 passages for their own headline: (found, total, missing)."""
+    from rag.retrieve import retrieve
+    from rag.store import Store
+    from rag.ui.app import UPLOADS
+
+    store = Store(settings, dimension=384, create=False)
+    folder = str((settings.index_dir / UPLOADS).resolve())
+    uploaded = {str(meta["doc_id"]): str(meta["title"]) for _, meta in store.metadatas()
+                if str(meta.get("source", "")).startswith(folder)}
+    missing = [doc for doc, title in uploaded.items()
+               if doc not in {h.doc_id for h in retrieve(title, settings, as_of=date.today(), k=10).hits}]
+    return len(uploaded) - len(missing), len(uploaded), missing
+
+
+def bench_load(sources: list[str], settings: Settings, sessions: int = 8, limit: int = 50, minimum: int = 5,
+               baseline_s: float = 20.0, seeds: str = "seeds", json_out: str | None = None) -> str:
+    """Run both phases on a scratch index and return the Markdown report (and JSON when asked)."""
+    from rag.ingest import ingest
+
+    with tempfile.TemporaryDirectory(prefix="newsrag-load-") as tmp:
+        scratch = settings.model_copy(update={"index_root": Path(tmp) / "indexes", "index": "load"})
+        ingest([seeds], scratch, progress=False)
+        batch, articles = write_batch(sources, limit, Path(tmp), settings)
+        with served(scratch) as url:
+            run_phase(url, 1, 1, None)  # warm-up: model and index loaded in the server
+            quiet = run_phase(url, sessions, minimum, lambda: time.sleep(baseline_s))
+            busy = run_phase(url, sessions, minimum, lambda: upload(url, batch, scratch.index))
+        found, total, missing = searchable(scratch)
+        shutil.rmtree(Path(tmp) / "indexes", ignore_errors=True)
+    figures = {"sessions": sessions, "articles": articles, "machine": machine(), "quiet": quiet, "ingesting": busy,
+               "searchable": {"found": found, "total": total, "missing_sample": missing[:5]},
+               "ratio_p95": round(busy["p95_ms"] / quiet["p95_ms"], 2),
+               "ratio_throughput": round(busy["throughput_qps"] / quiet["throughput_qps"], 2)}
+    if json_out:
+        Path(json_out).write_text(json.dumps(figures, indent=2) + "\n")
+    return markdown(figures)
+
+
+def markdown(f: dict[str, Any]) -> str:
+    """The figures as the report table."""
+    rows = [f"{f['sessions']} sessions chatting; {f['articles']} articles uploaded through the UI in the second "
+            f"phase; {f['machine']}", "",
+            "| phase | answered | errors | wall s | questions/s | p50 ms | p95 ms | p99 ms |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, key in (("chat only (baseline)", "quiet"), ("chat while ingesting", "ingesting")):
+        p = f[key]
+        rows.append(f"| {name} | {p['answered']} | {p['errors']} | {p['wall_s']} | {p['throughput_qps']} | "
+                    f"{p['p50_ms']} | {p['p95_ms']} | {p['p99_ms']} |")
+    s = f["searchable"]
+    rows += ["", f"While ingesting, p95 latency is {f['ratio_p95']}x the baseline's and throughput "
+                 f"{f['ratio_throughput']}x. Uploaded documents found by their own headline afterwards: "
+                 f"{s['found']} of {s['total']}.", "", f"Ingest summary: {str(f['ingesting']['background'])[:300]}"]
+    errors = f["quiet"]["errors_sample"] + f["ingesting"]["errors_sample"]
+    if errors:
+        rows += ["", "Errors (first 5 per phase):", *[f"- {e}" for e in errors]]
+    return "\n".join(rows)
