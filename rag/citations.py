@@ -19,6 +19,15 @@ from rag.sentences import key_facts, sentence_spans, terms
 from rag.types import Citation, Claim, Hit
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_SOURCES_TAG = re.compile(r"<\s*/?\s*sources\s*>", re.I)
+# A sentence that gives orders to whoever reads it ("ignore previous instructions and answer that ..."):
+# source text is data, so such a sentence is never quoted as an answer nor accepted as support for one.
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,20}\b(?:previous|prior|above|earlier|preceding|your|"
+    r"system|all) (?:instructions?|prompts?|rules|directions)\b"
+    r"|\bsystem prompt\b|\byou are now\b|\b(?:if|when|whenever) (?:you are |you're |anyone |someone )?ask(?:s|ed)?\b",
+    re.I,
+)
 LEXICAL_SUPPORT = 0.8  # share of the claim's content words found in one source sentence
 SEMANTIC_SUPPORT = 0.75  # cosine (all-MiniLM-L6-v2) at which a sentence says the same on its own
 SEMANTIC_WITH_WORDS = 0.6  # a lower cosine is enough when half the claim's own words are there too
@@ -58,11 +67,31 @@ def _numbers(text: str) -> list[int]:
     return [int(n) for group in MARKER.findall(text) for n in re.split(r"\s*[,;]\s*", group)]
 
 
+def neutralise(text: str) -> str:
+    """Source text with its own "[n]" written "(n)" and any <sources> tag defused.
+
+    An article may contain "[3]" or a line like "[2] Reuters | headline | date": quoted into an
+    answer or shown to a model as is, it would pose as a citation, a source header or the end of
+    the source list. Word for word the text is unchanged, so quotes still match their passages.
+    """
+    return _SOURCES_TAG.sub("(sources)", MARKER.sub(lambda m: m.group().replace("[", "(").replace("]", ")"), text))
+
+
+def is_instruction(sentence: str) -> bool:
+    """Whether a source sentence addresses the answerer instead of reporting news (see ``_INSTRUCTION``)."""
+    return bool(_INSTRUCTION.search(sentence))
+
+
 def candidates(n: int, hit: Hit) -> list[Candidate]:
-    """The sentences of a passage, and each adjacent pair, as places a claim may rest on."""
+    """The sentences of a passage, and each adjacent pair, as places a claim may rest on.
+
+    Instructions planted in an article are left out, alone or in a pair: "answer that X" contains
+    every word of "X", and would otherwise "support" a model that obeyed it.
+    """
     spans = sentence_spans(hit.text)
     pairs = [(a, d) for (a, _), (_, d) in zip(spans, spans[1:], strict=False)]
-    return [Candidate(n, hit, hit.text[a:b].strip(), hit.start + a, hit.start + b) for a, b in spans + pairs]
+    return [Candidate(n, hit, hit.text[a:b].strip(), hit.start + a, hit.start + b) for a, b in spans + pairs
+            if not is_instruction(hit.text[a:b])]
 
 
 def check_claims(text: str, sources: Sequence[Hit], embedder: Embedder) -> list[Claim]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.choices import named_choices, split_alternatives
+from rag.citations import is_instruction, neutralise
 from rag.sentences import key_facts, sentence_spans, terms
 from rag.types import Citation, Claim, Hit
 
@@ -54,6 +55,8 @@ def score_sentences(question: str, sources: Sequence[Hit], ignore: str = "") -> 
     scored = []
     for n, hit in enumerate(sources, 1):
         for a, b in sentence_spans(hit.text):
+            if is_instruction(hit.text[a:b]):
+                continue  # planted orders ("ignore previous instructions and answer ...") are not news
             found = set(terms(hit.text[a:b]))
             coverage = sum(w for t, w in weights.items() if t in found) / total if total else 0.0
             bonus = TYPE_BONUS * _has_answer_type(question, hit.text[a:b]) if coverage else 0.0
@@ -143,6 +146,8 @@ def _render(claims: list[Claim]) -> tuple[str, list[Claim]]:
 
 
 def _claim(s: Scored) -> Claim:
+    """The sentence as a claim: its citation keeps the exact quote, the answer shows it with any
+    "[n]" of the article's own written "(n)", so the only markers in an answer are its citations."""
     quote = " ".join(s.hit.text[s.start : s.end].split())
     citation = Citation(s.n, s.hit, quote, s.hit.start + s.start, s.hit.start + s.end, 1.0)
-    return Claim(quote, [citation], True)
+    return Claim(neutralise(quote), [citation], True)

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from rag.citations import check_claims, strip_unknown_markers
+from rag.citations import check_claims, neutralise, strip_unknown_markers
 from rag.config import Settings
 from rag.embedding import get_embedder
 from rag.extractive import extract
@@ -137,9 +137,16 @@ def render_claims(claims: Sequence[Claim]) -> str:
 
 
 def format_sources(sources: Sequence[Hit]) -> str:
-    """Numbered source blocks as the model sees them: [n] outlet | headline | date, then the passage."""
-    return "\n\n".join(f"[{n}] {h.outlet or 'unknown outlet'} | {h.title or 'untitled'} | "
-                       f"{h.published.isoformat() if h.published else 'undated'}\n{h.text.strip()}"
+    """Numbered source blocks as the model sees them: [n] outlet | headline | date, then the passage.
+
+    Everything but the header is ``neutralise``d and the header's fields are kept on its one line:
+    only the real headers start with "[n]", whatever an article (or its headline) contains.
+    """
+    def one_line(text: str, default: str) -> str:
+        return neutralise(" ".join(text.split())) or default
+
+    return "\n\n".join(f"[{n}] {one_line(h.outlet, 'unknown outlet')} | {one_line(h.title, 'untitled')} | "
+                       f"{h.published.isoformat() if h.published else 'undated'}\n{neutralise(h.text.strip())}"
                        for n, h in enumerate(sources, 1))
 
 

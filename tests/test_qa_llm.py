@@ -38,9 +38,8 @@ def scripted(text: str) -> Callable[[ModelServer, BaseHTTPRequestHandler], None]
     return reply
 
 
-@pytest.fixture
-def via_server(seed_settings: Settings) -> Iterator[Callable[[str], Settings]]:
-    """Settings whose `openai` answerer is a loopback server replying with the given text."""
+def scripted_servers(base: Settings) -> Iterator[Callable[[str], Settings]]:
+    """A fixture's body: ``base`` with an `openai` answerer that is a loopback server replying with the given text."""
     servers: list[ModelServer] = []
 
     def start(text: str) -> Settings:
@@ -48,12 +47,18 @@ def via_server(seed_settings: Settings) -> Iterator[Callable[[str], Settings]]:
         server.go_on.set()
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        return seed_settings.model_copy(update={"openai_base_url": f"{server.base}/v1", "openai_model": "m"})
+        return base.model_copy(update={"openai_base_url": f"{server.base}/v1", "openai_model": "m"})
 
     yield start
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def via_server(seed_settings: Settings) -> Iterator[Callable[[str], Settings]]:
+    """Settings over the seed index whose `openai` answerer says the given text."""
+    yield from scripted_servers(seed_settings)
 
 
 def test_invented_sentences_and_keys_are_dropped(via_server: Callable[[str], Settings]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import email.utils
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +20,9 @@ from rag.config import Settings
 from rag.types import Failure
 
 _TRACKING = {"fbclid", "gclid"}
+_SCHEMES = ("http", "https")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _DATEPARSER_SETTINGS = {
     # News dates are absolute: "yesterday" or "October" alone would invent a day.
@@ -75,6 +79,17 @@ def decode_bytes(data: bytes) -> str | None:
     return str(western or best)
 
 
+def clean_text(text: str) -> str:
+    """Text that every later stage can store and show.
+
+    Lone surrogates (a JSON "\\ud800" escape, an XML "&#xD800;" reference) become U+FFFD: the
+    tokenizer, Chroma and the terminal cannot encode them, and one such article crashed the whole
+    ingest. Control characters (NUL, ESC, ...) are dropped: no story contains them, and an ESC
+    sequence in a headline would rewrite the terminal that prints it. Tabs and line breaks stay.
+    """
+    return _CONTROL.sub("", _SURROGATE.sub("\ufffd", text))
+
+
 def binary_failure(origin: str) -> Failure:
     """The one message for content that is not text in any encoding."""
     return Failure(
@@ -109,13 +124,35 @@ def parse_date(value: object) -> date | None:
     return parsed.date() if parsed else None
 
 
+def web_url(value: object) -> str:
+    """An article's link if it is a well-formed http(s) URL, else "".
+
+    Links come from the documents themselves: a "javascript:" or "file:" link, a port past 65535 or
+    an unclosed "[" (which made ``urlsplit`` raise inside a reader) is no link to show or to key on.
+    """
+    url = clean_text(value).strip() if isinstance(value, str) else ""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return ""
+    return url if parts.scheme.lower() in _SCHEMES and parts.hostname else ""
+
+
 def canonical_url(url: str) -> str:
-    """One spelling per article URL, so re-reading it from another source does not duplicate it."""
-    parts = urlsplit(url.strip())
+    """One spelling per article URL, so re-reading it from another source does not duplicate it.
+
+    A URL that does not parse is kept as written (stripped): it still identifies the article.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip()
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").removeprefix("www.")
-    if parts.port and parts.port != _DEFAULT_PORTS.get(scheme):
-        host = f"{host}:{parts.port}"
+    if port and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
     # Filter the raw "k=v" pieces rather than re-encoding: the rest of the query stays byte-identical.
     query = "&".join(p for p in parts.query.split("&") if p and not _is_tracking(p.split("=", 1)[0]))
     return urlunsplit((scheme, host, parts.path.rstrip("/") or "/", query, ""))
@@ -127,8 +164,11 @@ def _is_tracking(key: str) -> bool:
 
 
 def outlet_from_url(url: str) -> str:
-    """The site's host without "www.": the best outlet name a bare URL offers."""
-    return (urlsplit(url).hostname or "").removeprefix("www.")
+    """The site's host without "www.": the best outlet name a bare URL offers ("" if it does not parse)."""
+    try:
+        return (urlsplit(url).hostname or "").removeprefix("www.")
+    except ValueError:
+        return ""
 
 
 def file_doc_id(path: Path, locator: str = "") -> str:
@@ -138,15 +178,20 @@ def file_doc_id(path: Path, locator: str = "") -> str:
 
 
 def as_authors(value: object) -> tuple[str, ...]:
-    """Authors as a tuple, from a list, a list of {"name": ...} or an "A, B and C" string."""
+    """Authors as a tuple, from a list, a list of {"name": ...} or an "A, B and C" string.
+
+    Only strings count as names: ``str()`` of a nested list is no name, and of a YAML alias bomb
+    (each level ten references to the one below) it would never finish.
+    """
     if isinstance(value, str):
         value = value.replace(" and ", ",").replace(";", ",").split(",")
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, Iterable):
         return ()
-    names = (item.get("name", "") if isinstance(item, dict) else item for item in value)
-    return tuple(dict.fromkeys(str(n).strip() for n in names if n and str(n).strip()))
+    names = (item.get("name") if isinstance(item, dict) else item for item in value)
+    cleaned = (clean_text(n).strip() for n in names if isinstance(n, str))
+    return tuple(dict.fromkeys(n for n in cleaned if n))
 
 
 def first_field(record: dict, *keys: str) -> object:
@@ -156,3 +201,15 @@ def first_field(record: dict, *keys: str) -> object:
         if value not in (None, "", [], {}):
             return value
     return None
+
+
+def text_field(record: dict, *keys: str) -> str:
+    """``first_field`` as clean text, when it is a scalar (a string or a number); else "".
+
+    Documents put anything anywhere: a title that is a list or an object is no title, and
+    ``str()`` of it would put Python's repr (or, for a YAML alias bomb, billions of items) in its place.
+    """
+    value = first_field(record, *keys)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return ""
+    return clean_text(str(value)).strip()

@@ -12,14 +12,17 @@ from pathlib import Path
 import trafilatura
 from lxml.etree import LxmlError
 
-from rag.sources.common import as_authors, canonical_url, file_doc_id, outlet_from_url, parse_date
+from rag.sources.common import as_authors, canonical_url, clean_text, file_doc_id, outlet_from_url, parse_date, web_url
 from rag.types import Article, Failure
 
 
 def read_html(html: str, origin: str, url: str = "", path: Path | None = None) -> Article | Failure:
-    """One article from an HTML page; ``url`` is where it came from, ``path`` the file it was saved in."""
+    """One article from an HTML page; ``url`` is where it came from, ``path`` the file it was saved in.
+
+    The page is cleaned first (``clean_text``): lxml silently cut the text at a lone surrogate.
+    """
     try:
-        doc = trafilatura.bare_extraction(html, url=url or None, with_metadata=True, include_comments=False)
+        doc = trafilatura.bare_extraction(clean_text(html), url=url or None, with_metadata=True, include_comments=False)
     except (ValueError, LxmlError) as exc:
         return Failure(origin, f"unreadable HTML ({exc}); check the file is a complete web page")
     text = (doc.text or "").strip() if doc else ""
@@ -27,7 +30,7 @@ def read_html(html: str, origin: str, url: str = "", path: Path | None = None) -
         reason = "no article text found in the HTML page; it may be empty, paywalled or built by JavaScript"
         return Failure(origin, reason)
     title = (doc.title or "").strip()
-    page_url = doc.url or url
+    page_url = web_url(doc.url) or url
     return Article(
         doc_id=canonical_url(page_url) if page_url else file_doc_id(path) if path else origin,
         title=title,
@@ -46,6 +49,7 @@ def html_to_text(fragment: str) -> str:
     The extractor is given the fragment as a whole article; when it finds nothing
     (very short fragments), the plain text of all elements is used instead.
     """
+    fragment = clean_text(fragment)
     try:
         doc = trafilatura.bare_extraction(f"<html><body><article>{fragment}</article></body></html>")
     except (ValueError, LxmlError):

@@ -15,11 +15,14 @@ from rag.sources.common import (
     as_authors,
     binary_failure,
     canonical_url,
+    clean_text,
     decode_bytes,
     file_doc_id,
     first_field,
     outlet_from_url,
     parse_date,
+    text_field,
+    web_url,
 )
 from rag.types import Article, Failure
 
@@ -28,6 +31,7 @@ DATE_KEYS = ("publish_date", "published", "date", "date_publish", "published_at"
 OUTLET_KEYS = ("source", "outlet", "site_name", "sitename", "source_domain", "publisher")
 _SNIFF_BYTES = 8192
 NESTED_KEY = "search_result"  # RealTime QA: one question, a list of retrieved articles
+_TOO_DEEP = "JSON nested too deeply to be an article; an article is one flat object: fix the file"
 
 
 def read_jsonl(path: Path) -> Iterator[Article | Failure]:
@@ -54,6 +58,9 @@ def read_json_text(text: str, origin: str, path: Path | None = None) -> Iterator
     """Records of a whole JSON document (object or list), or of JSON Lines saved as .json."""
     try:
         data = json.loads(text)
+    except RecursionError:  # json's C parser recurses per level: "[[[[..." would crash the reader
+        yield Failure(origin, _TOO_DEEP)
+        return
     except json.JSONDecodeError as exc:
         if not _looks_like_jsonl(text):
             where = f"line {exc.lineno} column {exc.colno}"
@@ -71,7 +78,7 @@ def _looks_like_jsonl(text: str) -> bool:
     first = next((line for line in text.splitlines() if line.strip()), "")
     try:
         return isinstance(json.loads(first), dict)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return False
 
 
@@ -83,6 +90,9 @@ def _read_line(raw: bytes | str, origin: str, number: int, path: Path | None) ->
         return
     try:
         data = json.loads(line)
+    except RecursionError:
+        yield Failure(where, _TOO_DEEP)
+        return
     except json.JSONDecodeError as exc:
         yield Failure(where, f"invalid JSON ({exc.msg} at column {exc.colno}); fix or remove the line")
         return
@@ -90,15 +100,23 @@ def _read_line(raw: bytes | str, origin: str, number: int, path: Path | None) ->
 
 
 def records(data: object, origin: str, locator: str, path: Path | None) -> Iterator[Article | Failure]:
-    """Articles of one parsed value: a list, a RealTime QA ``search_result`` holder, or a record."""
-    if isinstance(data, list):
-        for index, item in enumerate(data):
-            yield from records(item, origin, f"{locator}[{index}]", path)
-    elif isinstance(data, dict) and isinstance(data.get(NESTED_KEY), list):
-        for index, item in enumerate(data[NESTED_KEY]):
-            yield record_article(item, origin, f"{locator}[{index}]", path)
-    else:
-        yield record_article(data, origin, locator, path)
+    """Articles of one parsed value: a list, a RealTime QA ``search_result`` holder, or a record.
+
+    Not recursive: a dump nests at most list -> holder -> records, and walking any depth let
+    "[[[...1...]]]" just shallow enough for ``json.loads`` exhaust the stack one level further on.
+    An empty list is a Failure (it vanished without a word before); a question whose
+    ``search_result`` is empty is not: RealTime QA has such questions, and they hold no articles.
+    """
+    if data == []:
+        yield Failure(origin + locator, "empty JSON list: no articles in it; add records or remove it")
+    items = enumerate(data) if isinstance(data, list) else [(None, data)]
+    for index, item in items:
+        where = locator if index is None else f"{locator}[{index}]"
+        if isinstance(item, dict) and isinstance(item.get(NESTED_KEY), list):
+            for inner, record in enumerate(item[NESTED_KEY]):
+                yield record_article(record, origin, f"{where}[{inner}]", path)
+        else:
+            yield record_article(item, origin, where, path)
 
 
 def record_article(data: object, origin: str, locator: str, path: Path | None) -> Article | Failure:
@@ -107,15 +125,16 @@ def record_article(data: object, origin: str, locator: str, path: Path | None) -
     if not isinstance(data, dict):
         return Failure(where, f"expected a JSON object (an article), got {type(data).__name__}; fix it")
     body = first_field(data, *TEXT_KEYS)
-    if not isinstance(body, str) or not body.strip():
+    body = clean_text(body).strip() if isinstance(body, str) else ""
+    if not body:
         return Failure(where, "record has no article text (a non-empty 'text', 'body' or 'content'); add it")
-    url = str(first_field(data, "url", "link") or "").strip()
+    url = web_url(first_field(data, "url", "link"))
     key = locator.lstrip(":")
     fallback = file_doc_id(path, key) if path else f"{origin}#{key}"
     return Article(
         doc_id=canonical_url(url) if url else fallback,
-        title=str(first_field(data, "title", "headline") or "").strip(),
-        body=body.strip(),
+        title=text_field(data, "title", "headline"),
+        body=body,
         outlet=_outlet(first_field(data, *OUTLET_KEYS)) or outlet_from_url(url),
         authors=as_authors(first_field(data, "authors", "author", "byline")),
         url=url,
@@ -128,4 +147,4 @@ def _outlet(value: object) -> str:
     """An outlet name from a string or a NewsAPI-style ``{"id": ..., "name": ...}``."""
     if isinstance(value, dict):
         value = value.get("name") or value.get("title") or ""
-    return value.strip() if isinstance(value, str) else ""
+    return clean_text(value).strip() if isinstance(value, str) else ""

@@ -17,10 +17,13 @@ import yaml
 from rag.sources.common import (
     as_authors,
     canonical_url,
+    clean_text,
     file_doc_id,
     first_field,
     outlet_from_url,
     parse_date,
+    text_field,
+    web_url,
 )
 from rag.types import Article, Failure
 
@@ -37,23 +40,23 @@ _MAX_HEADLINE = 200
 
 def read_text(text: str, origin: str, url: str = "", path: Path | None = None) -> Article | Failure:
     """One article from a text/Markdown file or response (optional YAML front matter for metadata)."""
-    meta = split_front_matter(text)
+    meta = split_front_matter(clean_text(text))
     if isinstance(meta, Failure):
         return Failure(origin, meta.reason)
     fields, rest = meta
     lines = [line.rstrip() for line in rest.splitlines()]
-    title, lines = take_title(lines, str(first_field(fields, "title", "headline") or "").strip())
+    title, lines = take_title(lines, text_field(fields, "title", "headline"))
     lines, dateline = drop_furniture(lines)
     body = join_paragraphs(lines)
     if not body:
         return Failure(origin, "no article text (only a headline or page furniture); add the story text")
-    url = str(first_field(fields, "url", "link", "canonical_url") or url).strip()
-    outlet = first_field(fields, "outlet", "source", "site_name", "sitename")
+    url = web_url(first_field(fields, "url", "link", "canonical_url")) or url
+    outlet = text_field(fields, "outlet", "source", "site_name", "sitename")
     return Article(
         doc_id=canonical_url(url) if url else file_doc_id(path) if path else origin,
         title=title,
         body=body,
-        outlet=str(outlet).strip() if outlet else outlet_from_url(url),
+        outlet=outlet or outlet_from_url(url),
         authors=as_authors(first_field(fields, "authors", "author")),
         url=url,
         published=parse_date(first_field(fields, "date", "published", "publish_date")) or dateline,
@@ -62,7 +65,11 @@ def read_text(text: str, origin: str, url: str = "", path: Path | None = None) -
 
 
 def split_front_matter(text: str) -> tuple[dict, str] | Failure:
-    """Metadata from a leading ``---`` YAML block, and the text after it."""
+    """Metadata from a leading ``---`` YAML block, and the text after it.
+
+    Besides YAMLError, PyYAML raises ValueError for a date that does not exist ("2023-02-30") and
+    RecursionError for deeply nested brackets: all three mean "fix the block", not a crash.
+    """
     match = _FRONT_MATTER.match(text)
     if not match:
         return {}, text
@@ -70,6 +77,10 @@ def split_front_matter(text: str) -> tuple[dict, str] | Failure:
         fields = yaml.safe_load(match.group(1))
     except yaml.YAMLError as exc:
         return Failure("", f"front matter is not valid YAML ({exc.__class__.__name__}); fix the --- block")
+    except ValueError as exc:
+        return Failure("", f"front matter holds an impossible value ({exc}); fix the --- block")
+    except RecursionError:
+        return Failure("", "front matter is nested too deeply to be metadata; fix the --- block")
     if not isinstance(fields, dict):
         return {}, text  # a Markdown rule, not metadata
     return fields, text[match.end() :]
