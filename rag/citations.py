@@ -25,7 +25,7 @@ _SOURCES_TAG = re.compile(r"<\s*/?\s*sources\s*>", re.I)
 _INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,20}\b(?:previous|prior|above|earlier|preceding|your|"
     r"system|all) (?:instructions?|prompts?|rules|directions)\b"
-    r"|\bsystem prompt\b|\byou are now\b|\b(?:if|when|whenever) (?:you are |you're |anyone |someone )?ask(?:s|ed)?\b",
+    r"|\bsystem prompt\b|\byou are now\b|\b(?:if|when|whenever) (?:you are |you're |anyone |someone )ask(?:s|ed)?\b",
     re.I,
 )
 LEXICAL_SUPPORT = 0.8  # share of the claim's content words found in one source sentence
