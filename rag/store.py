@@ -257,6 +257,26 @@ class Store:
                 self.collection.delete(where={"doc_id": {"$in": ids[i : i + 500]}})
 
 
+def list_indexes(settings: Settings) -> list[str]:
+    """The indexes that exist where the settings point: folders with a manifest, or server collections."""
+    if settings.chroma_url is None:
+        root = settings.index_root
+        return sorted(p.name for p in root.iterdir() if (p / MANIFEST).is_file()) if root.is_dir() else []
+    try:
+        names = [c.name for c in _client(settings).list_collections()]
+    except Exception as exc:  # as in Store.errors
+        raise StoreError(_explain(settings.location, settings.chroma_url, exc)) from exc
+    prefix = collection_name("")
+    return sorted(n.removeprefix(prefix) for n in names if n.startswith(prefix))
+
+
+def index_exists(settings: Settings) -> bool:
+    """Whether the selected index has been created (by an ingest) where the settings point."""
+    if settings.chroma_url is None:
+        return (settings.index_dir / MANIFEST).is_file()
+    return settings.index in list_indexes(settings)
+
+
 def delete_index(settings: Settings) -> None:
     """Remove an index entirely (``--rebuild``): its collection, its keyword index and its folder.
 

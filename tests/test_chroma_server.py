@@ -186,3 +186,21 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     out = cli("ingest", str(SEEDS), "-q", root=tmp_path, url=url)
     assert out.returncode == 2 and f"The Chroma server at {url} is not answering" in out.stderr
+
+
+def test_the_chat_ui_lists_asks_and_adds_to_server_indexes(server: ChromaServer, tmp_path: Path) -> None:
+    from rag.store import list_indexes
+    from rag.ui.app import add_news, index_names, outlets, settings_for
+
+    base = Settings(index_root=tmp_path / "local", chroma_url=server.url, index="world")
+    article = write_article(tmp_path, 3)
+    summary, *_ = add_news(base, [str(article)], "", "world")
+    assert summary.startswith("added 1") and f"at Chroma server {server.url}" in summary
+    assert index_names(base) == ["world"] and settings_for(base, "world").index == "world"
+    assert outlets(settings_for(base, "world"))[0]  # the filter's choices come from the server's index
+
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 4)
+    failed, *_ = add_news(base, [str(junk)], "", "empty")
+    assert "was not created" in failed
+    assert list_indexes(base) == ["world"], "an index created for nothing was left on the server"

@@ -116,10 +116,10 @@ def prepare_index(files: dict[str, dict[str, Path]], settings: Settings, index: 
     here); otherwise the pool is ingested, which is cheap when nothing changed.
     """
     from rag.ingest import ingest
-    from rag.store import MANIFEST
+    from rag.store import index_exists
 
-    if index and (settings.index_root / index / MANIFEST).is_file():
-        return settings.model_copy(update={"index": index}), f"reused existing index '{index}'"
+    if index and index_exists(named := settings.model_copy(update={"index": index})):
+        return named, f"reused existing index '{index}'"
     chosen = settings.model_copy(update={"index": index or index_name(list(files))})
     report = ingest(pool_targets(files), chosen, progress=progress)
     return chosen, f"ingested into '{chosen.index}': {report.summary().splitlines()[0]}"

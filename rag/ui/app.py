@@ -22,7 +22,7 @@ import gradio as gr
 from rag.config import Settings
 from rag.conversation import Turn, standalone_question
 from rag.qa import Ask, stream_answer
-from rag.store import MANIFEST
+from rag.store import delete_index, index_exists, list_indexes
 from rag.types import Answer
 from rag.ui import render
 
@@ -45,14 +45,12 @@ class Chat:
 
 # --- inputs ---------------------------------------------------------------------------------------
 
-_INDEX_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # as rag.config.Settings.index
+_INDEX_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$")  # as rag.config.Settings.index
 
 
 def index_names(settings: Settings) -> list[str]:
-    """Indexes under the index root (folders with a manifest), the configured one first."""
-    root = settings.index_root
-    found = sorted(p.name for p in root.iterdir() if (p / MANIFEST).is_file()) if root.is_dir() else []
-    return [settings.index, *(n for n in found if n != settings.index)]
+    """Indexes under the index root or on the Chroma server, the configured one first."""
+    return [settings.index, *(n for n in list_indexes(settings) if n != settings.index)]
 
 
 def settings_for(base: Settings, index: str | None, must_exist: bool = True) -> Settings:
@@ -62,10 +60,11 @@ def settings_for(base: Settings, index: str | None, must_exist: bool = True) -> 
         raise InputError(f"Index name {name!r} is not valid: use up to 64 letters, digits, '_', '.' or '-', "
                          "starting with a letter or digit.")
     settings = base.model_copy(update={"index": name})
-    if must_exist and not (settings.index_dir / MANIFEST).is_file():
-        others = [n for n in index_names(base) if (base.index_root / n / MANIFEST).is_file() and n != name]
+    if must_exist and not index_exists(settings):
+        others = [n for n in list_indexes(base) if n != name]
         hint = f"pick one of: {', '.join(others)}" if others else "no index exists yet"
-        raise InputError(f"There is no index named {name!r} in {base.index_root}/. Add news to it in the "
+        where = base.chroma_url or f"{base.index_root}/"
+        raise InputError(f"There is no index named {name!r} in {where}. Add news to it in the "
                          f"'Add news' tab (the index is created then), or {hint}.")
     return settings
 
@@ -206,15 +205,18 @@ def add_news(base: Settings, files: list[str] | None, urls: str, index: str,
         if progress is not None:
             progress(0, desc="Reading")
         with _INGEST_LOCK:
-            existed = settings.index_dir.exists()
+            existed = index_exists(settings)
             kept = [_keep_upload(Path(f), settings.index_dir / UPLOADS) for f in files or []]
             report = ingest([*map(str, kept), *links], settings, progress=True)
             for path in kept:  # an upload that could not be read is not kept: nothing half-done stays behind
                 if any(f.origin.startswith(str(path)) for f in report.failed):
                     path.unlink(missing_ok=True)
-            if not existed and not report.added:  # a folder this call created for nothing is not left behind
-                shutil.rmtree(settings.index_dir, ignore_errors=True)
-        where = (f"index '{settings.index}' at {settings.index_dir}" if existed or report.added
+            if not existed and not report.added:  # an index this call created for nothing is not left behind
+                if settings.chroma_url:
+                    delete_index(settings)
+                else:
+                    shutil.rmtree(settings.index_dir, ignore_errors=True)
+        where = (f"index '{settings.index}' at {settings.location}" if existed or report.added
                  else f"index '{settings.index}' was not created: nothing could be added to it")
         summary = f"{report.summary()}\n{where}"
     except (InputError, StoreError) as exc:
@@ -226,7 +228,7 @@ def add_news(base: Settings, files: list[str] | None, urls: str, index: str,
 
 def outlets(settings: Settings) -> list[str]:
     """The outlets of an index, for the filter (empty for a missing index)."""
-    if not (settings.index_dir / MANIFEST).is_file():
+    if not index_exists(settings):
         return [ALL_OUTLETS]
     from rag import keyword
     from rag.embedding import get_embedder

@@ -68,7 +68,14 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, open_:
     theme = gr.themes.Soft(primary_hue="blue", neutral_hue="slate", font=SYSTEM_FONTS, font_mono=MONO_FONTS)
     demo = build_app(settings)
     demo.queue(default_concurrency_limit=concurrency)
-    if not quiet and not (settings.index_dir / "manifest.json").is_file():
+    from rag.store import StoreError, index_exists
+
+    try:
+        missing = not index_exists(settings)
+    except StoreError as exc:  # a Chroma server that is not up yet: say so, the UI names it on each question
+        print(f"note: {exc}", file=sys.stderr)
+        missing = False
+    if not quiet and missing:
         print(f"note: index '{settings.index}' does not exist yet: add news in the UI's 'Add news' tab or run "
               f"`newsrag ingest seeds/ --index {settings.index}`", file=sys.stderr)
     demo.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block, show_error=True,
