@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,16 +132,9 @@ class Store:
         """True on a Chroma server: other processes may write to it at any time."""
         return self.url is not None
 
-    @contextmanager
-    def errors(self) -> Iterator[None]:
-        """Turn what Chroma raises (a server gone, a full disk, a read-only folder) into a StoreError
-        that names the index's location and says what to do; nothing is half-written by then."""
-        try:
-            yield
-        except StoreError:
-            raise
-        except Exception as exc:  # chromadb and its transports raise many unrelated types
-            raise StoreError(_explain(self.location, self.url, exc)) from exc
+    def errors(self) -> AbstractContextManager[None]:
+        """What Chroma raises here, as a StoreError that names this index (see ``_errors``)."""
+        return _errors(self.location, self.url)
 
     def _collection(self, settings: Settings, create: bool) -> Collection:
         if self.url is None:
@@ -178,10 +172,11 @@ class Store:
         revision token says when that happened; a fresh client reads the folder anew. In-flight
         queries keep the old client, which is dropped, not stopped. True when it reopened.
         """
+        if self.remote:  # a server's answers are always current; its BM25 side follows in keyword.load
+            return False
         revision = self.revision()
         known = _SEEN.setdefault(self.location, revision)
-        if revision == known or self.remote:
-            _SEEN[self.location] = revision
+        if revision == known:
             return False
         from chromadb.api.shared_system_client import SharedSystemClient
 
@@ -262,10 +257,8 @@ def list_indexes(settings: Settings) -> list[str]:
     if settings.chroma_url is None:
         root = settings.index_root
         return sorted(p.name for p in root.iterdir() if (p / MANIFEST).is_file()) if root.is_dir() else []
-    try:
+    with _errors(settings.location, settings.chroma_url):
         names = [c.name for c in _client(settings).list_collections()]
-    except Exception as exc:  # as in Store.errors
-        raise StoreError(_explain(settings.location, settings.chroma_url, exc)) from exc
     prefix = collection_name("")
     return sorted(n.removeprefix(prefix) for n in names if n.startswith(prefix))
 
@@ -282,16 +275,12 @@ def delete_index(settings: Settings) -> None:
 
     A folder without a manifest is not deleted: it may be anything the user pointed at by mistake.
     """
-    import shutil
-
     if settings.chroma_url is not None:
         name = collection_name(settings.index)
-        try:
+        with _errors(settings.location, settings.chroma_url):
             client = _client(settings)
             if name in {c.name for c in client.list_collections()}:
                 client.delete_collection(name)
-        except Exception as exc:  # as in Store.errors
-            raise StoreError(_explain(settings.location, settings.chroma_url, exc)) from exc
     elif settings.index_dir.exists() and not (settings.index_dir / MANIFEST).exists():
         raise StoreError(f"{settings.index_dir} does not look like an index (no {MANIFEST}); not deleting it.")
     if settings.index_dir.exists():
@@ -337,10 +326,20 @@ def _missing(settings: Settings) -> StoreError:
 
 def _nearly_full(folder: Path) -> bool:
     """Chroma often reports a full disk as some other failure (a compaction error, say): look."""
-    import shutil
-
     probe = next((p for p in (folder, *folder.parents) if p.exists()), None)
     return probe is not None and shutil.disk_usage(probe).free < 4 * 2**20
+
+
+@contextmanager
+def _errors(location: str, url: str | None) -> Iterator[None]:
+    """Turn what Chroma raises (a server gone, a full disk, a read-only folder) into a StoreError
+    that names the index's location and says what to do; nothing is half-written by then."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as exc:  # chromadb and its transports raise many unrelated types
+        raise StoreError(_explain(location, url, exc)) from exc
 
 
 def _explain(location: str, url: str | None, exc: Exception) -> str:

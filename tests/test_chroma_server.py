@@ -5,25 +5,22 @@ server stopping in the middle of an ingest."""
 from __future__ import annotations
 
 import os
-import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rag import keyword
+from rag.benchmarks.ui import free_port, wait_until_up
 from rag.config import Settings
 from rag.ingest import ingest
 from rag.retrieve import retrieve
 from rag.store import Store
-from tests.test_ingest import write_article
+from tests.test_ingest import assert_consistent, wait_until_halfway, write_article
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -45,25 +42,12 @@ class ChromaServer:
                "--host", "127.0.0.1", "--port", str(self.port)]
         env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError(f"chroma run did not answer on {self.url} within 60 s")
+        wait_until_up(f"{self.url}/api/v2/heartbeat", seconds=60)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -79,16 +63,12 @@ def cli(*args: str, root: Path, url: str, extra_env: dict[str, str] | None = Non
     return subprocess.run([sys.executable, "-m", "rag", *args], env=env, capture_output=True, text=True, timeout=600)
 
 
-def check_consistent(settings: Settings, expected_docs: int) -> Store:
+def check_consistent(settings: Settings, expected_docs: int) -> None:
     """Every document complete, exactly once, and this process's keyword index equal to the server's rows."""
     store = Store(settings, dimension=384, create=False)
-    states = store.doc_states()
-    assert len(states) == expected_docs
-    assert all(len(s.present) == 1 and s.complete(next(iter(s.present))) for s in states.values())
-    assert store.count() == sum(next(iter(s.expected.values())) for s in states.values())
-    ids = {cid for cid, _ in store.metadatas()}
-    assert set(keyword.load(store).ids) == ids and len(keyword.load(store)) == len(ids)
-    return store
+    assert_consistent(store, expected_docs)
+    ids = [cid for cid, _ in store.metadatas()]
+    assert sorted(keyword.load(store).ids) == sorted(ids)
 
 
 def test_ingest_and_ask_through_the_server(server: ChromaServer, tmp_path: Path) -> None:
@@ -160,13 +140,7 @@ def test_server_stopped_mid_ingest_then_rerun(server: ChromaServer, tmp_path: Pa
            "RAG_EMBED_BATCH_SIZE": "8"}
     proc = subprocess.Popen([sys.executable, "-m", "rag", "ingest", str(news)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    progress = ""
-    while proc.poll() is None:  # stop the server once some, not all, passages are written
-        progress += proc.stderr.read(40)
-        done = [(int(x), int(y)) for x, y in re.findall(r"embedding: .*?\| *(\d+)/(\d+)", progress)]
-        if done and 0 < done[-1][0] < done[-1][1] // 2:
-            break
+    progress = wait_until_halfway(proc)  # stop the server once some, not all, passages are written
     server.stop()
     out, err = proc.communicate(timeout=300)
     err = progress + err

@@ -1,7 +1,9 @@
 """Ingestion end to end: real readers, real model, real Chroma on disk."""
 
 import json
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,26 @@ def write_article(folder: Path, n: int, paragraphs: int = 3, extra: str = "") ->
     path = folder / f"article_{n:03d}.txt"
     path.write_text(f"The {topic} story number {n}\n\n{n % 28 + 1} October, 2023\n\n{body}{extra}\n")
     return path
+
+
+def wait_until_halfway(proc: subprocess.Popen) -> str:
+    """Read an ingest's progress bars until some, not all, of its passages are embedded; the text read."""
+    assert proc.stderr is not None
+    progress = ""
+    while proc.poll() is None:
+        progress += proc.stderr.read(40)
+        done = [(int(a), int(b)) for a, b in re.findall(r"embedding: .*?\| *(\d+)/(\d+)", progress)]
+        if done and 0 < done[-1][0] < done[-1][1] // 2:
+            break
+    return progress
+
+
+def assert_consistent(store: Store, expected_docs: int) -> None:
+    """Every document stored once, complete, in one version, and no chunk beyond what they expect."""
+    states = store.doc_states()
+    assert len(states) == expected_docs
+    assert all(len(s.present) == 1 and s.complete(next(iter(s.present))) for s in states.values())
+    assert store.count() == sum(next(iter(s.expected.values())) for s in states.values())
 
 
 def stored(settings: Settings) -> Store:

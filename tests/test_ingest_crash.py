@@ -1,7 +1,6 @@
 """A process killed with SIGKILL in the middle of an ingest, then run again."""
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -9,7 +8,7 @@ from pathlib import Path
 
 from rag.config import Settings
 from rag.store import Store
-from tests.test_ingest import write_article
+from tests.test_ingest import assert_consistent, wait_until_halfway, write_article
 
 
 def _ingest_cmd(folder: Path, root: Path) -> list[str]:
@@ -26,13 +25,7 @@ def test_killed_ingest_is_completed_by_rerun_without_duplicates(tmp_path: Path) 
     for n in range(60):
         write_article(folder, n, paragraphs=8)
     proc = subprocess.Popen(_ingest_cmd(folder, root), env=_env(root), stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    progress = ""
-    while proc.poll() is None:  # kill once some, not all, passages are written
-        progress += proc.stderr.read(40)
-        done = [(int(a), int(b)) for a, b in re.findall(r"embedding: .*?\| *(\d+)/(\d+)", progress)]
-        if done and 0 < done[-1][0] < done[-1][1] // 2:
-            break
+    wait_until_halfway(proc)  # kill once some, not all, passages are written
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -42,10 +35,6 @@ def test_killed_ingest_is_completed_by_rerun_without_duplicates(tmp_path: Path) 
 
     rerun = subprocess.run(_ingest_cmd(folder, root), env=_env(root), capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
-    store = Store(settings, dimension=384)
-    states = store.doc_states()
-    assert len(states) == 60
-    assert all(len(s.present) == 1 and s.complete(next(iter(s.present))) for s in states.values())
-    assert store.count() == sum(next(iter(s.expected.values())) for s in states.values())
+    assert_consistent(Store(settings, dimension=384), expected_docs=60)
     third = subprocess.run(_ingest_cmd(folder, root), env=_env(root), capture_output=True, text=True)
     assert "added 0, updated 0, unchanged 60" in third.stdout

@@ -108,11 +108,12 @@ def upload(url: str, batch: Path, index: str) -> str:
 
 def searchable(settings: Settings) -> tuple[int, int, list[str]]:
     """Uploaded documents found among the top 10 passages for their own headline: (found, total, missing)."""
+    from rag.embedding import get_embedder
     from rag.retrieve import retrieve
     from rag.store import Store
     from rag.ui.app import UPLOADS
 
-    store = Store(settings, dimension=384, create=False)
+    store = Store(settings, get_embedder(settings, "query").dimension, create=False)
     folder = str((settings.index_dir / UPLOADS).resolve())
     uploaded = {str(meta["doc_id"]): str(meta["title"]) for _, meta in store.metadatas()
                 if str(meta.get("source", "")).startswith(folder)}

@@ -212,10 +212,7 @@ def add_news(base: Settings, files: list[str] | None, urls: str, index: str,
                 if any(f.origin.startswith(str(path)) for f in report.failed):
                     path.unlink(missing_ok=True)
             if not existed and not report.added:  # an index this call created for nothing is not left behind
-                if settings.chroma_url:
-                    delete_index(settings)
-                else:
-                    shutil.rmtree(settings.index_dir, ignore_errors=True)
+                delete_index(settings)
         where = (f"index '{settings.index}' at {settings.location}" if existed or report.added
                  else f"index '{settings.index}' was not created: nothing could be added to it")
         summary = f"{report.summary()}\n{where}"
