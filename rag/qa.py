@@ -1,29 +1,32 @@
 """answer(question): retrieve, build sources, generate, verify, return an Answer.
 
 ``stream_answer`` is the one implementation: it yields text deltas as they are produced
-and the checked ``Answer`` last; ``answer`` just runs it to the end. A generated draft
-is never shown as final: unsupported sentences are dropped (strict) or marked, an
-answer with nothing supported falls back to the extractive one, and when the sources
-are silent the reply is the fixed refusal with the closest sources.
+and the checked ``Answer`` last; ``answer`` just runs it to the end. A model's answer
+rests on quotes it must copy word for word (rag/grounded.py), and is never shown as
+final unchecked: unsupported sentences are dropped (strict) or marked. When nothing
+holds, whatever the model said of itself, the reply is the fixed refusal with the
+closest sources.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from rag.citations import check_claims, neutralise, strip_unknown_markers
+from rag import grounded
+from rag.choices import split_alternatives
+from rag.citations import check_claims
 from rag.config import Settings
 from rag.embedding import get_embedder
 from rag.extractive import extract
+from rag.llm import Generator as Model
 from rag.retrieve import retrieve
 from rag.timescope import time_scope
 from rag.types import Answer, Claim, Hit
 
 REFUSAL = "Not found in the indexed news."
-NOT_FOUND = "NOT FOUND"  # what the answer prompt tells a model to say
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +63,14 @@ def stream_answer_from(ask: Ask, sources: Sequence[Hit], settings: Settings, *,
     clock = _Clock()
     phrase = time_scope(ask.question, ask.as_of).phrase
     if ask.llm == "extractive":
-        (text, claims), used = extract(ask.question, sources, phrase), "extractive"
+        text, claims = extract(ask.question, sources, phrase)
         yield text
     else:
-        draft = yield from _generate(ask, sources, settings)
-        clock.lap("generate")
-        text, claims, used = _verified(ask, draft, sources, settings, phrase)
-    clock.lap("check")
+        text, claims, sources = yield from _generate(ask, sources, settings, phrase)
+    clock.lap("answer")
     refused = not claims
     yield Answer(question=ask.question, text=REFUSAL if refused else text, claims=claims, sources=list(sources),
-                 refused=refused, as_of=ask.as_of, window=window, answerer=used,
+                 refused=refused, as_of=ask.as_of, window=window, answerer=ask.llm,
                  timings={**(timings or {}), **clock.laps})
 
 
@@ -98,33 +99,41 @@ def check(text: str, ask: Ask, settings: Settings) -> Answer:
                   as_of=ask.as_of, window=found.window, answerer="given", timings=found.timings)
 
 
-def _generate(ask: Ask, sources: Sequence[Hit], settings: Settings) -> Iterator[str]:
-    """Stream the model's draft; returns the whole draft."""
-    from rag.llm import get_generator
-    from rag.prompts import load_prompt
+def _generate(ask: Ask, sources: Sequence[Hit], settings: Settings, phrase: str
+              ) -> Generator[str, None, tuple[str, list[Claim], list[Hit]]]:
+    """A model's answer, streamed as written, then checked: (text, kept claims, the sources it saw).
 
-    prompt = load_prompt("answer")
-    system, user = prompt.render(question=ask.question, sources=format_sources(sources),
-                                 as_of=ask.as_of.isoformat())
-    draft = ""
-    for delta in get_generator(ask.llm, settings).stream(system, user):
-        draft += delta
-        yield delta
-    return draft
+    Sources that do not fit the model's context are left out, least relevant first.
+    """
+    from rag.llm import ContextOverflow, get_generator
 
-
-def _verified(ask: Ask, draft: str, sources: Sequence[Hit], settings: Settings, phrase: str
-              ) -> tuple[str, list[Claim], str]:
-    """Check a draft sentence by sentence; fall back to extraction when nothing holds."""
-    cleaned = strip_unknown_markers(draft, len(sources))
-    if NOT_FOUND in cleaned.upper() and "[" not in cleaned:
-        return "", [], ask.llm
-    claims = check_claims(cleaned, sources, get_embedder(settings, "query"))
+    model = get_generator(ask.llm, settings)
+    sources = sources[: settings.llm_sources]
+    while True:
+        try:
+            claims = yield from _model_claims(model, ask, sources, settings, phrase)
+            break
+        except ContextOverflow:
+            if len(sources) <= 1:
+                raise
+            sources = sources[: len(sources) - 1]
     kept = [c for c in claims if c.supported or not ask.strict]
     if not any(c.supported for c in kept):
-        text, fallback = extract(ask.question, sources, phrase)
-        return text, fallback, f"extractive (fallback: nothing {ask.llm} wrote was supported)"
-    return render_claims(kept), kept, ask.llm
+        return "", [], list(sources)
+    return render_claims(kept), kept, list(sources)
+
+
+def _model_claims(model: Model, ask: Ask, sources: Sequence[Hit], settings: Settings, phrase: str
+                  ) -> Generator[str, None, list[Claim]]:
+    """Alternatives ranked by the model, or its quoted answer; either way the claims to check."""
+    stem, choices = split_alternatives(ask.question)
+    if choices:
+        scores = grounded.choice_scores(model, stem, choices, sources, ask.as_of)
+        claims = grounded.chosen_claims(choices[scores.index(max(scores))], stem, sources, phrase)
+        yield render_claims(claims)
+        return claims
+    draft = yield from grounded.stream_draft(model, ask.question, sources, ask.as_of)
+    return grounded.draft_claims(draft, sources, get_embedder(settings, "query"))
 
 
 def render_claims(claims: Sequence[Claim]) -> str:
@@ -134,20 +143,6 @@ def render_claims(claims: Sequence[Claim]) -> str:
         marks = ", ".join(str(c.n) for c in claim.citations)
         parts.append(f"{claim.text.rstrip()} [{marks}]" if marks else claim.text)
     return " ".join(parts)
-
-
-def format_sources(sources: Sequence[Hit]) -> str:
-    """Numbered source blocks as the model sees them: [n] outlet | headline | date, then the passage.
-
-    Everything but the header is ``neutralise``d and the header's fields are kept on its one line:
-    only the real headers start with "[n]", whatever an article (or its headline) contains.
-    """
-    def one_line(text: str, default: str) -> str:
-        return neutralise(" ".join(text.split())) or default
-
-    return "\n\n".join(f"[{n}] {one_line(h.outlet, 'unknown outlet')} | {one_line(h.title, 'untitled')} | "
-                       f"{h.published.isoformat() if h.published else 'undated'}\n{neutralise(h.text.strip())}"
-                       for n, h in enumerate(sources, 1))
 
 
 def recency_note(answer: Answer) -> str:

@@ -18,7 +18,8 @@ from rag.citations import check_claims, neutralise, split_claims
 from rag.config import Settings
 from rag.embedding import get_embedder
 from rag.ingest import ingest
-from rag.qa import REFUSAL, Ask, answer, format_sources, stream_answer
+from rag.grounded import format_sources
+from rag.qa import REFUSAL, Ask, answer, stream_answer
 from rag.retrieve import retrieve
 from rag.types import Answer, Hit
 from tests.test_qa_llm import scripted_servers

@@ -243,3 +243,37 @@ def test_unsupported_claims_are_marked_with_their_reason(seed_settings: Settings
     assert "Paris" not in supported and "Kaabi refused" in supported
     assert "Unsupported" in unsupported and "not in the cited source: Paris" in unsupported
     assert "1 of 2 sentences supported" in html
+
+
+# --- the handler with the real local model -------------------------------------------------------------
+
+SMALL_MODEL = "local:qwen2.5-coder-0.5b"
+
+
+@pytest.fixture(scope="module")
+def local_settings(seed_settings: Settings) -> Settings:
+    return seed_settings.model_copy(update={"models_dir": ROOT / "models", "llm_max_tokens": 48, "llm_sources": 2})
+
+
+def test_installed_local_models_are_offered(local_settings: Settings, tmp_path: Path) -> None:
+    from rag.ui.app import answerers
+
+    assert {"local", SMALL_MODEL} <= set(answerers(local_settings))
+    assert not any(a.startswith("local") for a in answerers(local_settings.model_copy(update={"models_dir": tmp_path})))
+
+
+def test_a_question_queued_behind_another_says_so_and_both_are_answered(local_settings: Settings) -> None:
+    from rag.ui.app import MODEL_QUEUE
+
+    def steps(chat: Chat) -> list[str]:
+        return [text(m[-1]) for m, *_ in ask(local_settings, QUESTION, chat, "seed", AS_OF.isoformat(), None, None,
+                                              None, SMALL_MODEL, False)]
+
+    with MODEL_QUEUE.turn():  # another question is with the model
+        queued = steps(Chat())
+    assert any("Waiting for the model: 1 question ahead" in s for s in queued), queued[:3]
+    with ThreadPoolExecutor(2) as pool:
+        both = list(pool.map(lambda _: steps(Chat()), range(2)))
+    assert all("Kaabi" in s[-1] and "nr-chip" in s[-1] for s in both), [s[-1][:300] for s in both]
+    assert any(any("Waiting for the model" in step for step in s) for s in both), "the second one was not told"
+    assert MODEL_QUEUE.active == 0

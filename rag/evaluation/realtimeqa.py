@@ -186,6 +186,7 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "mrr": m.mrr(ranks).as_dict(),
         "mc_accuracy": m.rate(r["mc_correct"] for r in scored).as_dict(),
         "mc_accuracy_answered": m.rate(r["mc_correct"] for r in answered).as_dict(),
+        "mc_baseline_bm25_count": m.rate(r.get("baseline_correct", False) for r in scored).as_dict(),
         "refusal": m.rate(r["refused"] for r in records).as_dict(),
         "citation_recall": cites["recall"].as_dict(),
         "citation_precision": cites["precision"].as_dict(),
@@ -193,18 +194,32 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def sampled(questions: Sequence[Question], sample: int | None) -> list[Question]:
+    """``sample`` questions spread evenly over the set (every k-th), the same ones on every run."""
+    if not sample or sample >= len(questions):
+        return list(questions)
+    step = len(questions) / sample
+    return [questions[int(i * step)] for i in range(sample)]
+
+
 def evaluate(root: Path, settings: Settings, *, weeks: Sequence[str] | None = None, limit: int | None = None,
-             llm: str | None = None, index: str | None = None, progress: bool = True) -> dict[str, Any]:
+             llm: str | None = None, index: str | None = None, progress: bool = True,
+             sample: int | None = None) -> dict[str, Any]:
     """Run the suite: prepare the pool's index, ask every question, and return figures and per-question records."""
+    from rag.evaluation.baseline import bm25_choice_counts, pool_articles
+
     files = week_files(root, weeks)
-    questions = load_questions(files)[:limit]
+    questions = sampled(load_questions(files)[:limit], sample)
     llm = llm or settings.llm
     settings, prepared = prepare_index(files, settings, index, progress)
     keys, in_index = gold_keys(questions, settings)
-    records = [ask_one(q, keys[q.qid], settings, llm)
-               for q in tqdm(questions, desc="asking", unit=" questions", disable=not progress)]
+    baseline = bm25_choice_counts([(q.asked, q.choices) for q in questions],
+                                  pool_articles(pool_targets(files), settings))
+    records = [ask_one(q, keys[q.qid], settings, llm) | {"baseline_correct": pick is not None and pick == q.gold_choice}
+               for q, pick in zip(tqdm(questions, desc="asking", unit=" questions", disable=not progress), baseline,
+                                  strict=True)]
     return {
         "suite": "realtimeqa", "data": str(root), "weeks": list(files), "llm": llm, "index": settings.index,
         "index_prepared": prepared, "gold_articles_in_index": in_index.as_dict(), "top_k": settings.top_k,
-        "embed_model": settings.embed_model, "summary": summarise(records), "records": records,
+        "embed_model": settings.embed_model, "sample": sample, "summary": summarise(records), "records": records,
     }

@@ -23,6 +23,7 @@ MC_ANCHORS = [("GPT-3 + Google search", 0.705), ("BART-RAG + Google search", 0.5
               ("BM25 top-5, count each choice's mentions", 0.50), ("GPT-3 + DPR", 0.465),
               ("GPT-3 closed-book", 0.432)]
 REPORT_DIR = Path("docs")
+SAMPLE = " (an even sample: every k-th question)"
 GOALS = "goals: gold recall@5 >= 0.90; multiple-choice accuracy > 0.705"
 
 
@@ -66,7 +67,8 @@ def realtimeqa_markdown(result: dict[str, Any], env: dict[str, Any], plots: dict
     s = result["summary"]
     google, bm25 = RECALL_ANCHORS["Google search (dataset)"], RECALL_ANCHORS["BM25 whole articles"]
     rows = _header("RealTime QA", env) + [
-        f"{s['questions']} questions, weeks {result['weeks'][0]}..{result['weeks'][-1]} ({len(result['weeks'])}); "
+        f"{s['questions']} questions{SAMPLE if result.get('sample') else ''}, "
+        f"weeks {result['weeks'][0]}..{result['weeks'][-1]} ({len(result['weeks'])}); "
         f"answerer `{result['llm']}`; index `{result['index']}` ({result['embed_model']}, top_k {result['top_k']}); "
         f"gold articles in the index: {fmt(result['gold_articles_in_index'])}. {GOALS}.",
         "",
@@ -79,6 +81,8 @@ def realtimeqa_markdown(result: dict[str, Any], env: dict[str, Any], plots: dict
         f"| multiple-choice accuracy: answer names the gold choice only (all) | {fmt(s['mc_accuracy'])} | "
         + "; ".join(f"{name} {v:.3f}" for name, v in MC_ANCHORS) + " |",
         f"| same, over answered questions | {fmt(s['mc_accuracy_answered'])} | |",
+        f"| baseline in the same run: BM25 top-5 articles, most-mentioned choice | "
+        f"{fmt(s.get('mc_baseline_bm25_count', {'value': float('nan'), 'hits': 0, 'n': 0}))} | |",
         f"| refusal rate (all) | {fmt(s['refusal'])} | |",
         f"| citation recall, ALCE (answer sentences) | {fmt(s['citation_recall'])} | |",
         f"| citation precision, ALCE (citations) | {fmt(s['citation_precision'])} | |",

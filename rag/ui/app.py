@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,7 +22,7 @@ import gradio as gr
 
 from rag.config import Settings
 from rag.conversation import Turn, standalone_question
-from rag.qa import Ask, stream_answer
+from rag.qa import Ask, answer, stream_answer
 from rag.store import delete_index, index_exists, list_indexes
 from rag.types import Answer
 from rag.ui import render
@@ -82,10 +83,8 @@ def parse_day(text: str | None, what: str) -> date | None:
 
 def answerers(settings: Settings) -> list[str]:
     """Extractive (always works) plus the models this setup configures: RAG_LLM, an OpenAI-compatible
-    endpoint given by URL or key, an Ollama server given by URL, and the bundled local model."""
-    import importlib.metadata
-
-    from rag.llm import SMOLLM2_PACKAGE
+    endpoint given by URL or key, an Ollama server given by URL, and the bundled local models installed."""
+    from rag import models
 
     chosen = ["extractive", settings.llm]
     given = settings.model_fields_set
@@ -93,12 +92,44 @@ def answerers(settings: Settings) -> list[str]:
         chosen.append("openai")
     if {"ollama_base_url", "ollama_model"} & given:
         chosen.append("ollama")
-    try:
-        importlib.metadata.distribution(SMOLLM2_PACKAGE)
-        chosen.append("local")
-    except importlib.metadata.PackageNotFoundError:
-        pass
+    for name, model in models.MODELS.items():
+        if (settings.models_dir / model.file_name).is_file():
+            chosen.append("local" if name == settings.local_model else f"local:{name}")
     return list(dict.fromkeys(chosen))
+
+
+class _ModelQueue:
+    """How many questions are with a model in this process, so a waiting one can say why it waits.
+
+    A model answers one question at a time on these cores (llama.cpp queues the rest); without a
+    word, a queued question looks like a hung page.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.active = 0
+
+    @contextmanager
+    def turn(self) -> Iterator[int]:
+        """Yields how many questions were ahead when this one joined."""
+        with self._lock:
+            ahead = self.active
+            self.active += 1
+        try:
+            yield ahead
+        finally:
+            with self._lock:
+                self.active -= 1
+
+
+MODEL_QUEUE = _ModelQueue()
+
+
+def model_status(llm: str, ahead: int) -> str:
+    """What the page says until the model's first words arrive."""
+    if ahead:
+        return f"Waiting for the model: {ahead} question{'s' if ahead > 1 else ''} ahead of this one…"
+    return f"Reading the sources with {llm}…"
 
 
 def build_ask(base: Settings, question: str, turns: list[Turn], index: str, as_of: str | None,
@@ -135,24 +166,35 @@ def ask(base: Settings, message: str, chat: Chat, index: str, as_of: str | None,
     try:
         request, settings = build_ask(base, question, chat.turns, index, as_of, date_from, date_to, outlet,
                                       answerer, lenient)
-        draft, final = "", None
-        for event in stream_answer(request, settings):
-            if isinstance(event, Answer):
-                final = event
-            elif request.llm != "extractive":  # an extractive answer is checked as soon as it exists
-                draft += event
-                status = "Checking every sentence against its sources…"
-                yield chat.messages + [{"role": "assistant", "content": render.draft_html(draft, status)}], \
-                    chat, gr.skip(), ""
+        final = yield from _answer_events(request, settings, chat)
     except (InputError, StoreError, LLMError, FileNotFoundError, ValueError) as exc:
         chat.messages = [*chat.messages, {"role": "assistant", "content": render.error_html(str(exc))}]
         yield chat.messages, chat, gr.skip(), ""
         return
-    assert final is not None
     reply = render.answer_html(final, asked=question)
     chat.turns = [*chat.turns, Turn(question, final.question, final.text)]
     chat.messages = [*chat.messages, {"role": "assistant", "content": reply}]
     yield chat.messages, chat, render.sources_html(final), ""
+
+
+def _answer_events(request: Ask, settings: Settings, chat: Chat) -> Generator[tuple[Any, ...], None, Answer]:
+    """Page updates while the answer is produced: the queue status, then the draft as it is written."""
+    if request.llm == "extractive":  # checked as soon as it exists: nothing to show on the way
+        return answer(request, settings)
+
+    def page(draft: str, status: str) -> tuple[Any, ...]:
+        return chat.messages + [{"role": "assistant", "content": render.draft_html(draft, status)}], \
+            chat, gr.skip(), ""
+
+    with MODEL_QUEUE.turn() as ahead:
+        yield page("", model_status(request.llm, ahead))
+        draft = ""
+        for event in stream_answer(request, settings):
+            if isinstance(event, Answer):
+                return event
+            draft += event
+            yield page(draft, "Checking every sentence against its sources…")
+    raise AssertionError("stream_answer ended without an Answer")
 
 
 def clear() -> tuple[list, Chat, str]:

@@ -113,8 +113,6 @@ def answer_html(answer: Answer, asked: str = "") -> str:
         supported = sum(c.supported for c in answer.claims)
         notes.append(f"{supported} of {len(answer.claims)} sentences supported by their sources")
         notes.append(_e(recency_note(answer)))
-    if answer.answerer.startswith("extractive (fallback"):
-        notes.append(_e(answer.answerer.removeprefix("extractive (fallback: ").rstrip(")")) + ": quoting the sources")
     meta = f'<div class="nr-meta">{" · ".join(notes)}</div>' if notes else ""
     kind = "nr-answer nr-refused" if answer.refused else "nr-answer"
     return f'<div class="{kind}">{body}{meta}</div>'

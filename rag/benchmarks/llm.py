@@ -1,0 +1,131 @@
+"""`newsrag bench llm`: each answerer's time to first visible text, tokens/s and memory, side by side.
+
+Every answerer runs in a fresh child process (``python -m rag.benchmarks.llm SPEC``) so its peak RSS
+is its own; the extractive answerer, run the same way in the same run, is the baseline. ``openai``
+is measured against llama.cpp's own HTTP server (``newsrag llm-server``) started here on loopback
+with the bundled 1.5B model, so it is the same runtime seen through the network path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from rag.benchmarks.ask import load_questions
+from rag.benchmarks.common import machine, percentile
+from rag.config import Settings
+
+
+def measure(spec: str, questions: list[tuple[str, date]], settings: Settings) -> dict[str, Any]:
+    """Time to first text and end to end per question, llama.cpp's token rates, and this process's peak RSS."""
+    from rag.llm import LocalGenerator, get_generator
+    from rag.qa import Ask, stream_answer
+    from rag.types import Answer
+
+    first, total, refused, rates = [], [], 0, []
+    model = get_generator(spec, settings) if spec != "extractive" else None
+    for question, as_of in questions:
+        started = time.perf_counter()
+        seen = None
+        for event in stream_answer(Ask(question, as_of=as_of, llm=spec), settings):
+            if isinstance(event, str) and event.strip() and seen is None:
+                seen = time.perf_counter() - started
+            if isinstance(event, Answer):
+                refused += event.refused
+        total.append(time.perf_counter() - started)
+        first.append(seen if seen is not None else total[-1])
+        if isinstance(model, LocalGenerator):
+            rates.append(dict(model.last_timings))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"spec": spec, "questions": len(questions), "refused": refused, "first_text_s": first,
+            "end_to_end_s": total, "timings": [r for r in rates if r], "peak_rss_mb": peak_mb}
+
+
+def bench_llm(path: Path, settings: Settings, *, answerers: list[str], limit: int, json_out: str | None) -> str:
+    """Run each answerer in its own process over the same questions; Markdown with the extractive baseline."""
+    questions = load_questions(path)[:limit]
+    if not questions:
+        raise ValueError(f"no questions found in {path}: give *_qa.jsonl files or one question per line")
+    results = []
+    for spec in answerers:
+        server = _start_openai_server(settings) if spec == "openai" else None
+        try:
+            env = {**os.environ, **({"RAG_OPENAI_BASE_URL": server[1], "RAG_OPENAI_MODEL": settings.local_model}
+                                    if server else {})}
+            results.append(_child(spec, path, limit, settings, env) | ({"server_rss_mb": _rss(server[0])}
+                                                                       if server else {}))
+        finally:
+            if server:
+                server[0].terminate()
+                server[0].wait(30)
+    report = {"date": date.today().isoformat(), "machine": machine(), "index": settings.index, "data": str(path),
+              "threads": settings.llm_threads or "auto", "results": results}
+    if json_out:
+        Path(json_out).write_text(json.dumps(report, indent=2) + "\n")
+    return markdown(report)
+
+
+def _child(spec: str, path: Path, limit: int, settings: Settings, env: dict[str, str]) -> dict[str, Any]:
+    command = [sys.executable, "-m", "rag.benchmarks.llm", spec, str(path), str(limit)]
+    env = {**env, "RAG_INDEX": settings.index, "RAG_INDEX_ROOT": str(settings.index_root)}
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench llm {spec} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _start_openai_server(settings: Settings) -> tuple[subprocess.Popen, str]:
+    """llama.cpp's server with the default local model on a free loopback port, once it is ready."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "rag", "llm-server", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = process.stdout.readline() if process.stdout else ""
+    if "serving" not in line:
+        process.kill()
+        raise RuntimeError(f"newsrag llm-server did not start: {line!r}")
+    return process, f"http://127.0.0.1:{port}/v1"
+
+
+def _rss(process: subprocess.Popen) -> float:
+    """Peak resident memory of another process, in MB (VmHWM)."""
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def markdown(report: dict[str, Any]) -> str:
+    rows = [f"{report['machine']}; {report['date']}; index `{report['index']}`; questions from `{report['data']}`; "
+            f"llama.cpp threads {report['threads']}", "",
+            "| answerer | questions | refused | first text p50 s | p95 s | end to end p50 s | reading tok/s | "
+            "writing tok/s | peak RSS MB | RSS vs extractive |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    base = next((r["peak_rss_mb"] for r in report["results"] if r["spec"] == "extractive"), None)
+    for r in report["results"]:
+        reading = [t["prompt_per_second"] for t in r["timings"] if t.get("prompt_n", 0) > 16]
+        writing = [t["predicted_per_second"] for t in r["timings"] if t.get("predicted_n", 0) > 4]
+        rss = r["peak_rss_mb"] + r.get("server_rss_mb", 0.0)
+        rows.append(f"| `{r['spec']}` | {r['questions']} | {r['refused']} | {percentile(r['first_text_s'], 50):.2f} | "
+                    f"{percentile(r['first_text_s'], 95):.2f} | {percentile(r['end_to_end_s'], 50):.2f} | "
+                    f"{_median(reading)} | {_median(writing)} | {rss:.0f} | "
+                    f"{f'{rss / base:.1f}x' if base else 'n/a'} |")
+    return "\n".join(rows)
+
+
+def _median(values: list[float]) -> str:
+    return f"{percentile(values, 50):.1f}" if values else "n/a"
+
+
+if __name__ == "__main__":
+    spec, source, count = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    print(json.dumps(measure(spec, load_questions(source)[:count], Settings())))

@@ -1,0 +1,53 @@
+"""The naive baseline every answerer must beat: count each choice's mentions in BM25's top articles.
+
+Plain BM25 over whole pool articles with the question as query; the choice mentioned most often in
+the top five articles is the answer (a tie is no answer). It reads nothing, so an answerer that
+does not clearly beat it is not reading either. Run in the same process over the same questions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.choices import named_choices
+from rag.config import Settings
+from rag.sources import read_sources
+from rag.types import Article
+
+TOP_ARTICLES = 5
+
+
+def pool_articles(targets: Sequence[str], settings: Settings) -> list[Article]:
+    """The pool's articles as ingestion reads them, the first copy of each URL kept."""
+    seen: dict[str, Article] = {}
+    for target in targets:
+        for item in read_sources(Path(target), settings):
+            if isinstance(item, Article):
+                seen.setdefault(item.doc_id, item)
+    return list(seen.values())
+
+
+def bm25_choice_counts(questions: Sequence[tuple[str, Sequence[str]]], articles: Sequence[Article]) -> list[int | None]:
+    """Per (question, choices): the index of the choice most mentioned in the top articles, None on a tie."""
+    import bm25s
+
+    texts = [f"{a.title}\n{a.body}" for a in articles]
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
+    picks: list[int | None] = []
+    for question, choices in questions:
+        top, _ = retriever.retrieve(bm25s.tokenize([question], stopwords="en", show_progress=False),
+                                    k=min(TOP_ARTICLES, len(texts)), show_progress=False)
+        counts = [0] * len(choices)
+        for doc in top[0]:
+            for i in mentions(texts[int(doc)], choices):
+                counts[i] += 1
+        best = max(counts, default=0)
+        picks.append(counts.index(best) if best and counts.count(best) == 1 else None)
+    return picks
+
+
+def mentions(text: str, choices: Sequence[str]) -> list[int]:
+    """One index per mention: a choice named in three paragraphs counts three times."""
+    return [i for paragraph in text.split("\n") for i in named_choices(paragraph, choices)]

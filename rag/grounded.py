@@ -1,0 +1,184 @@
+"""A generative model answering from numbered sources, checkable by construction.
+
+Small models invent, so their output is held to a shape: an answer plus the numbers of the sources
+it rests on (a JSON schema the decoder cannot leave). Each sentence of the answer then cites those
+sources, and the per-sentence check points every citation at the sentence that says the same, or
+rejects the claim. Questions that offer alternatives are not written out at all: the
+model's next-token probabilities rank the alternatives, averaged over every rotation of their order
+so that no alternative wins by being listed first.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+
+from rag.choices import named_choices
+from rag.citations import check_claims, neutralise
+from rag.embedding import Embedder
+from rag.extractive import quote_claim, score_sentences
+from rag.llm import Generator as Model
+from rag.prompts import load_prompt
+from rag.sentences import sentence_spans
+from rag.types import Claim, Hit
+
+MAX_SOURCES = 3
+LETTERS = "ABCDEFGHIJ"
+_ANSWER_FIELD = re.compile(r'"answer"\s*:\s*"')
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What the model wrote, parsed: its answer and the sources it named."""
+
+    answer: str
+    cited: list[int]
+    valid_json: bool
+
+
+def answer_schema(count: int) -> dict:
+    """The reply's shape: the answer, then the numbers of the one to three sources it rests on.
+
+    The numbers can only be sources that exist. Asked to quote instead, the 1.5B model paraphrased
+    its quotes; held to each source's own sentences, it picked the wrong ones while its answers were
+    right. So the model names its sources and the check finds the sentence there that says the same.
+    """
+    cited = {"type": "array", "minItems": 1, "maxItems": min(MAX_SOURCES, count),
+             "items": {"type": "integer", "enum": list(range(1, count + 1))}}
+    return {"type": "object", "properties": {"answer": {"type": "string"}, "sources": cited},
+            "required": ["answer", "sources"], "additionalProperties": False}
+
+
+def format_sources(sources: Sequence[Hit]) -> str:
+    """Numbered source blocks as the model sees them: [n] outlet | headline | date, then the passage.
+
+    Everything but the header is ``neutralise``d and the header's fields are kept on its one line:
+    only the real headers start with "[n]", whatever an article (or its headline) contains.
+    """
+    def one_line(text: str, default: str) -> str:
+        return neutralise(" ".join(text.split())) or default
+
+    return "\n\n".join(f"[{n}] {one_line(h.outlet, 'unknown outlet')} | {one_line(h.title, 'untitled')} | "
+                       f"{h.published.isoformat() if h.published else 'undated'}\n{neutralise(h.text.strip())}"
+                       for n, h in enumerate(sources, 1))
+
+
+def stream_draft(model: Model, question: str, sources: Sequence[Hit], as_of: date) -> Generator[str, None, Draft]:
+    """Stream the answer field's text as the model writes it; return the parsed Draft."""
+    system, user = load_prompt("answer").render(question=question, sources=format_sources(sources),
+                                                as_of=as_of.isoformat())
+    raw, shown = "", ""
+    for delta in model.stream(system, user, answer_schema(len(sources))):
+        raw += delta
+        text = partial_answer(raw)
+        if len(text) > len(shown) and text.startswith(shown):
+            yield text[len(shown):]
+            shown = text
+    return parse_draft(raw, len(sources))
+
+
+def partial_answer(raw: str) -> str:
+    """The "answer" string of a JSON reply still being written, decoded as far as it goes."""
+    match = _ANSWER_FIELD.search(raw)
+    if not match:
+        return ""
+    body, out, i = raw[match.end():], [], 0
+    while i < len(body) and body[i] != '"':
+        if body[i] == "\\":
+            escape = body[i:i + 6] if body[i + 1:i + 2] == "u" else body[i:i + 2]
+            if len(escape) < 2 or (escape[1] == "u" and len(escape) < 6):
+                break  # an escape cut off mid-way: wait for the rest
+            out.append(json.loads(f'"{escape}"'))
+            i += len(escape)
+        else:
+            out.append(body[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_draft(raw: str, count: int) -> Draft:
+    """The answer and the valid source numbers; a reply that is not the JSON asked for keeps its answer only."""
+    try:
+        reply = json.loads(raw)
+    except json.JSONDecodeError:
+        reply = None
+    if not isinstance(reply, dict):
+        return Draft(partial_answer(raw).strip(), [], False)
+    numbers = reply.get("sources") if isinstance(reply.get("sources"), list) else []
+    cited = [n for n in dict.fromkeys(numbers) if isinstance(n, int) and 1 <= n <= count][:MAX_SOURCES]
+    return Draft(str(reply.get("answer") or "").strip(), cited, True)
+
+
+def draft_claims(draft: Draft, sources: Sequence[Hit], embedder: Embedder) -> list[Claim]:
+    """Each sentence of the answer, checked against the sources the model named.
+
+    The check points every citation at the sentence of its source that best says the same. Small
+    models often name a neighbouring passage of the right article: a sentence the named sources do
+    not support is checked against every source, and cites only the one whose sentence supports it.
+    """
+    if not draft.answer or not draft.cited:
+        return []
+    answer = neutralise(draft.answer)
+    sentences = [answer[a:b].strip() for a, b in sentence_spans(answer)] or [answer]
+    named = "".join(f"[{n}]" for n in draft.cited)
+    claims = check_claims(" ".join(f"{s} {named}" for s in sentences), sources, embedder)
+    every = "".join(f"[{n}]" for n in range(1, len(sources) + 1))
+    return [claim if claim.supported else _recited(claim, every, sources, embedder) for claim in claims]
+
+
+def _recited(claim: Claim, every: str, sources: Sequence[Hit], embedder: Embedder) -> Claim:
+    found = check_claims(f"{claim.text} {every}", sources, embedder)
+    if len(found) != 1 or not found[0].supported:
+        return claim
+    best = max(found[0].citations, key=lambda c: c.support)
+    return replace(found[0], citations=[best])
+
+
+def choice_scores(model: Model, stem: str, choices: Sequence[str], sources: Sequence[Hit],
+                  as_of: date) -> list[float]:
+    """Each alternative's mean log-probability of being the answer, over every rotation of their order.
+
+    Read as one letter, a small model favours the first options it is shown; rotating the list puts
+    every alternative in every position once, so that preference cancels out. The sources come
+    before the options, so after the first call the prompt cache leaves one short step per rotation.
+    """
+    prompt = load_prompt("choose")
+    context = format_sources(sources)
+    count = len(choices)
+    totals = [0.0] * count
+    for shift in range(count):
+        order = [(j + shift) % count for j in range(count)]
+        options = "\n".join(f"{LETTERS[j]}. {choices[i]}" for j, i in enumerate(order))
+        system, user = prompt.render(question=stem, sources=context, options=options, as_of=as_of.isoformat())
+        shares = letter_shares(model.next_token(system, user), count)
+        for j, i in enumerate(order):
+            totals[i] += math.log(max(shares[j], 1e-9)) / count
+    return totals
+
+
+def letter_shares(logprobs: dict[str, float], count: int) -> list[float]:
+    """Probability of each of the first ``count`` letters as the next token, normalised over them."""
+    mass = [0.0] * count
+    for token, logprob in logprobs.items():
+        letter = token.strip().rstrip(".):").upper()
+        if len(letter) == 1 and letter in LETTERS[:count]:
+            mass[LETTERS.index(letter)] += math.exp(logprob)
+    total = sum(mass)
+    return [m / total for m in mass] if total > 0 else [1.0 / count] * count
+
+
+def chosen_claims(pick: str, stem: str, sources: Sequence[Hit], ignore: str = "") -> list[Claim]:
+    """The alternative as the answer, cited at the most relevant sentence that names it, and that quote.
+
+    When no source sentence names the alternative, the claim cites nothing and the check refuses it.
+    """
+    naming = [s for s in score_sentences(stem, sources, ignore)
+              if named_choices(s.hit.text[s.start:s.end], [pick])]
+    if not naming:
+        return [Claim(f"{pick}.", [], False, "no source names this alternative")]
+    deciding = quote_claim(naming[0])
+    return [Claim(f"{neutralise(pick)}.", deciding.citations, True), deciding]
