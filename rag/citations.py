@@ -137,18 +137,32 @@ def _similarities(pending: dict[int, tuple[str, list[Candidate]]], embedder: Emb
 
 
 def _judge(claim: str, pool: list[Candidate], semantic: tuple[Candidate, float] | None) -> Claim:
-    """Supported only if the facts are in the cited text and one sentence says the same."""
+    """Supported only if one sentence says the same and the passage holding it has every fact.
+
+    The facts are sought in that one passage, not across every source cited: a name taken from one
+    article and a relation from another ("X refused to meet Sudani") are no support, and neither is
+    a fact that only a planted instruction states.
+    """
     if not pool:
         return Claim(claim, [], False, "cites no source that exists")
-    cited_text = " ".join(dict.fromkeys(c.hit.text for c in pool)).lower()
-    missing = sorted(f for f in key_facts(claim) if f.lower() not in cited_text)
     best = _lexical_best(claim, pool) or semantic
     citations = _citations(pool, best)
+    missing = _missing_facts(claim, [c.hit for c in pool])
     if missing:
         return Claim(claim, citations, False, f"not in the cited source: {', '.join(missing)}")
     if best is None or (best is semantic and not _semantic_ok(claim, *best)):
         return Claim(claim, citations, False, "no sentence of the cited source says this")
+    missing = _missing_facts(claim, [best[0].hit])
+    if missing:
+        return Claim(claim, citations, False, f"not in the passage that says this: {', '.join(missing)}")
     return Claim(claim, citations, True)
+
+
+def _missing_facts(claim: str, hits: list[Hit]) -> list[str]:
+    """The claim's numbers and names that none of these passages states (planted orders aside)."""
+    text = " ".join(" ".join(hit.text[a:b] for a, b in sentence_spans(hit.text) if not is_instruction(hit.text[a:b]))
+                    for hit in dict.fromkeys(hits)).lower()
+    return sorted(f for f in key_facts(claim) if f.lower() not in text)
 
 
 def _semantic_ok(claim: str, candidate: Candidate, cosine: float) -> bool:

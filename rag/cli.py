@@ -177,7 +177,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from rag.benchmarks.llm import bench_llm
 
         print(bench_llm(Path(args.questions), _settings(args), answerers=args.answerers.split(","), limit=args.limit,
-                        json_out=args.json))
+                        json_out=args.json, threads=[int(t) for t in args.threads.split(",")] if args.threads else None,
+                        busy=args.busy))
     elif args.suite == "ingest":
         from rag.benchmarks.ingest import bench_ingest
 
@@ -363,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     bm.add_argument("--answerers", default="extractive,local:qwen2.5-coder-0.5b,local,openai",
                     help="comma-separated answerers (default: extractive, both local models, openai)")
     bm.add_argument("--limit", type=int, default=10, help="questions per answerer (default 10)")
+    bm.add_argument("--threads", metavar="N,M", help="llama.cpp thread counts to compare (default: RAG_LLM_THREADS)")
+    bm.add_argument("--busy", action="store_true",
+                    help="also run each answerer beside a process that keeps one core busy")
     bm.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     bm.set_defaults(func=cmd_bench)
     bu = bench_sub.add_parser("ui", help="chat UI under load: N sessions x M questions via gradio_client",

@@ -116,7 +116,8 @@ def parse_draft(raw: str, count: int) -> Draft:
 def draft_claims(draft: Draft, sources: Sequence[Hit], embedder: Embedder) -> list[Claim]:
     """Each sentence of the answer, checked against the sources the model named.
 
-    The check points every citation at the sentence of its source that best says the same. Small
+    The check points the claim at the sentence of the named sources that best says the same, and only
+    that sentence is cited (a source named for the answer need not hold every sentence of it). Small
     models often name a neighbouring passage of the right article: a sentence the named sources do
     not support is checked against every source, and cites only the one whose sentence supports it.
     """
@@ -127,37 +128,52 @@ def draft_claims(draft: Draft, sources: Sequence[Hit], embedder: Embedder) -> li
     named = "".join(f"[{n}]" for n in draft.cited)
     claims = check_claims(" ".join(f"{s} {named}" for s in sentences), sources, embedder)
     every = "".join(f"[{n}]" for n in range(1, len(sources) + 1))
-    return [claim if claim.supported else _recited(claim, every, sources, embedder) for claim in claims]
+    return [_best_cited(claim) if claim.supported else _recited(claim, every, sources, embedder) for claim in claims]
 
 
 def _recited(claim: Claim, every: str, sources: Sequence[Hit], embedder: Embedder) -> Claim:
     found = check_claims(f"{claim.text} {every}", sources, embedder)
     if len(found) != 1 or not found[0].supported:
         return claim
-    best = max(found[0].citations, key=lambda c: c.support)
-    return replace(found[0], citations=[best])
+    return _best_cited(found[0])
 
 
-def choice_scores(model: Model, stem: str, choices: Sequence[str], sources: Sequence[Hit],
-                  as_of: date) -> list[float]:
-    """Each alternative's mean log-probability of being the answer, over every rotation of their order.
+def _best_cited(claim: Claim) -> Claim:
+    """The claim citing only the sentence that supports it: the check points each other source it was
+    given at that source's first sentence (support 0), which says nothing of the claim."""
+    best = max(claim.citations, key=lambda c: c.support)
+    return replace(claim, citations=[best])
+
+
+def choice_readings(model: Model, stem: str, choices: Sequence[str], sources: Sequence[Hit],
+                    as_of: date) -> list[list[float]]:
+    """The model's probability of each alternative (in the order asked) under every rotation of their order.
 
     Read as one letter, a small model favours the first options it is shown; rotating the list puts
-    every alternative in every position once, so that preference cancels out. The sources come
+    every alternative in every position once, so averaging cancels that preference. The sources come
     before the options, so after the first call the prompt cache leaves one short step per rotation.
+    Row 0 is the order as asked: what a single reading would have chosen.
     """
     prompt = load_prompt("choose")
     context = format_sources(sources)
     count = len(choices)
-    totals = [0.0] * count
+    readings = []
     for shift in range(count):
         order = [(j + shift) % count for j in range(count)]
         options = "\n".join(f"{LETTERS[j]}. {choices[i]}" for j, i in enumerate(order))
         system, user = prompt.render(question=stem, sources=context, options=options, as_of=as_of.isoformat())
         shares = letter_shares(model.next_token(system, user), count)
+        reading = [0.0] * count
         for j, i in enumerate(order):
-            totals[i] += math.log(max(shares[j], 1e-9)) / count
-    return totals
+            reading[i] = shares[j]
+        readings.append(reading)
+    return readings
+
+
+def pick(readings: Sequence[Sequence[float]]) -> int:
+    """The alternative with the highest mean log-probability over the readings."""
+    means = [sum(math.log(max(r[i], 1e-9)) for r in readings) / len(readings) for i in range(len(readings[0]))]
+    return means.index(max(means))
 
 
 def letter_shares(logprobs: dict[str, float], count: int) -> list[float]:

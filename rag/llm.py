@@ -133,9 +133,17 @@ class _Loaded:
     last_timings: dict[str, float] = field(default_factory=dict)  # llama.cpp's figures for the last reply
 
 
-@cache
+_LOADING = threading.Lock()  # two sessions asking at start-up must not load the model twice
+
+
 def _llama(path: Path, n_threads: int, context: int) -> _Loaded:
     """One loaded model per file and shape for the whole process (its prompt cache serves every session)."""
+    with _LOADING:
+        return _load(path, n_threads, context)
+
+
+@cache
+def _load(path: Path, n_threads: int, context: int) -> _Loaded:
     params = llama_params(path, n_threads, context)
     params.api_keys = [secrets.token_urlsafe(24)]  # its HTTP listener on loopback then serves nobody
     return _Loaded(start_llama(params))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from rag import grounded
@@ -64,14 +64,15 @@ def stream_answer_from(ask: Ask, sources: Sequence[Hit], settings: Settings, *,
     phrase = time_scope(ask.question, ask.as_of).phrase
     if ask.llm == "extractive":
         text, claims = extract(ask.question, sources, phrase)
+        written = Written(text, claims, list(sources))
         yield text
     else:
-        text, claims, sources = yield from _generate(ask, sources, settings, phrase)
+        written = yield from _generate(ask, sources, settings, phrase)
     clock.lap("answer")
-    refused = not claims
-    yield Answer(question=ask.question, text=REFUSAL if refused else text, claims=claims, sources=list(sources),
-                 refused=refused, as_of=ask.as_of, window=window, answerer=ask.llm,
-                 timings={**(timings or {}), **clock.laps})
+    refused = not written.claims
+    yield Answer(question=ask.question, text=REFUSAL if refused else written.text, claims=written.claims,
+                 sources=written.sources, refused=refused, as_of=ask.as_of, window=window, answerer=ask.llm,
+                 timings={**(timings or {}), **clock.laps}, choice_readings=written.readings)
 
 
 def answer(ask: Ask, settings: Settings) -> Answer:
@@ -99,9 +100,18 @@ def check(text: str, ask: Ask, settings: Settings) -> Answer:
                   as_of=ask.as_of, window=found.window, answerer="given", timings=found.timings)
 
 
-def _generate(ask: Ask, sources: Sequence[Hit], settings: Settings, phrase: str
-              ) -> Generator[str, None, tuple[str, list[Claim], list[Hit]]]:
-    """A model's answer, streamed as written, then checked: (text, kept claims, the sources it saw).
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What an answerer produced, checked: the text, its claims, the sources it saw, how it read alternatives."""
+
+    text: str
+    claims: list[Claim]
+    sources: list[Hit]
+    readings: list[list[float]] = field(default_factory=list)
+
+
+def _generate(ask: Ask, sources: Sequence[Hit], settings: Settings, phrase: str) -> Generator[str, None, Written]:
+    """A model's answer, streamed as written, then checked; only the supported claims are kept (strict).
 
     Sources that do not fit the model's context are left out, least relevant first.
     """
@@ -111,7 +121,7 @@ def _generate(ask: Ask, sources: Sequence[Hit], settings: Settings, phrase: str
     sources = sources[: settings.llm_sources]
     while True:
         try:
-            claims = yield from _model_claims(model, ask, sources, settings, phrase)
+            claims, readings = yield from _model_claims(model, ask, sources, settings, phrase)
             break
         except ContextOverflow:
             if len(sources) <= 1:
@@ -119,21 +129,21 @@ def _generate(ask: Ask, sources: Sequence[Hit], settings: Settings, phrase: str
             sources = sources[: len(sources) - 1]
     kept = [c for c in claims if c.supported or not ask.strict]
     if not any(c.supported for c in kept):
-        return "", [], list(sources)
-    return render_claims(kept), kept, list(sources)
+        return Written("", [], list(sources), readings)
+    return Written(render_claims(kept), kept, list(sources), readings)
 
 
 def _model_claims(model: Model, ask: Ask, sources: Sequence[Hit], settings: Settings, phrase: str
-                  ) -> Generator[str, None, list[Claim]]:
-    """Alternatives ranked by the model, or its quoted answer; either way the claims to check."""
+                  ) -> Generator[str, None, tuple[list[Claim], list[list[float]]]]:
+    """Alternatives ranked by the model, or its written answer: the claims to check, and the readings."""
     stem, choices = split_alternatives(ask.question)
     if choices:
-        scores = grounded.choice_scores(model, stem, choices, sources, ask.as_of)
-        claims = grounded.chosen_claims(choices[scores.index(max(scores))], stem, sources, phrase)
+        readings = grounded.choice_readings(model, stem, choices, sources, ask.as_of)
+        claims = grounded.chosen_claims(choices[grounded.pick(readings)], stem, sources, phrase)
         yield render_claims(claims)
-        return claims
+        return claims, readings
     draft = yield from grounded.stream_draft(model, ask.question, sources, ask.as_of)
-    return grounded.draft_claims(draft, sources, get_embedder(settings, "query"))
+    return grounded.draft_claims(draft, sources, get_embedder(settings, "query")), []
 
 
 def render_claims(claims: Sequence[Claim]) -> str:

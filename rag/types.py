@@ -167,6 +167,9 @@ class Answer:
     window: tuple[date | None, date | None] = (None, None)  # publication window searched
     answerer: str = "extractive"
     timings: dict[str, float] = field(default_factory=dict)
+    # a model choosing among offered alternatives: its probability of each (in the order asked) under
+    # every rotation of their order, row 0 being the order as asked; the mean log-probability decides
+    choice_readings: list[list[float]] = field(default_factory=list)
 
     @property
     def newest(self) -> date | None:

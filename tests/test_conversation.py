@@ -12,7 +12,7 @@ from rag.conversation import Turn, reads_as_follow_up, standalone_question
 from rag.qa import Ask, answer
 from tests.test_llm import ModelServer
 from tests.test_qa import AS_OF
-from tests.test_qa_llm import scripted
+from tests.test_qa_llm import drafted, scripted
 
 FIRST = "Who refused to meet Sudani?"
 FOLLOW_UP = "And what did the US say?"
@@ -68,7 +68,7 @@ class CondenseServer(ModelServer):
 @pytest.fixture
 def model(seed_settings: Settings) -> Iterator[tuple[CondenseServer, Settings]]:
     server = CondenseServer("What did the US say about the Iraqi militias attacking US forces?",
-                            "NOT FOUND")
+                            drafted("", [1]))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server, seed_settings.model_copy(update={"openai_base_url": f"{server.base}/v1", "openai_model": "m"})
     server.shutdown()

@@ -13,7 +13,7 @@ from rag.config import Settings
 from rag.evaluation.report import environment, rgb_markdown
 from rag.evaluation.rgb import answer_groups, evaluate, flags_conflict, has_answer, load_rgb, mentions
 from tests.test_llm import ModelServer
-from tests.test_qa_llm import scripted
+from tests.test_qa_llm import drafted, scripted
 
 ROWS = [
     {"id": 0, "query": "Who won the 2031 Widget Prize?", "answer": "Alice Smith", "fakeanswer": "Bob Jones",
@@ -107,11 +107,12 @@ def test_generated_answers_go_through_the_products_check(tmp_path: Path,
                                                          model_says: Callable[[str, bool], Settings]) -> None:
     path = tmp_path / "en_fact.json"
     path.write_text(json.dumps(ROWS[0]) + "\n")
-    reply = "Bob Jones won the 2031 Widget Prize [1]. The sources contain factual errors."
+    reply = drafted("Bob Jones won the 2031 Widget Prize. The sources contain factual errors.", [1])
     lenient = evaluate(path, model_says(reply, False), llm="openai", progress=False)
     by_condition = {r["condition"]: r for r in lenient["records"]}
-    # true passages: nothing the model wrote is supported, so the product falls back to extraction
-    assert by_condition["positive"]["correct"] and not by_condition["positive"]["repeats_error"]
+    # true passages: nothing the model wrote is supported, so the answer is the refusal, not the invention
+    positive = by_condition["positive"]
+    assert positive["refused"] and not positive["correct"] and not positive["repeats_error"]
     assert by_condition["wrong"]["repeats_error"] and by_condition["wrong"]["flags_conflict"]
     # strict mode drops the uncited warning: the check keeps only what a source supports
     strict = evaluate(path, model_says(reply, True), llm="openai", progress=False)

@@ -443,9 +443,16 @@ def test_local_streams_several_nonempty_deltas(local: tuple[Generator, list[str]
 
 
 def test_local_greedy_complete_is_the_joined_stream(local: tuple[Generator, list[str]]) -> None:
+    """Greedy: the same request, in the same state, gives the same tokens, and complete() is the stream joined.
+
+    "The same state": llama.cpp's prompt cache computes a repeated prompt's last token alone, not in a batch,
+    and that can flip a near-tie of the 0.5B model (measured: "southern" on the first ask, "western" after).
+    """
     gen, deltas = local
-    assert complete(gen, NEWS_SYSTEM, NEWS_USER) == "".join(deltas)
-    assert list(gen.stream(NEWS_SYSTEM, NEWS_USER)) == deltas  # the same tokens, the same pieces
+    again = list(gen.stream(NEWS_SYSTEM, NEWS_USER))
+    assert complete(gen, NEWS_SYSTEM, NEWS_USER) == "".join(again)
+    assert list(gen.stream(NEWS_SYSTEM, NEWS_USER)) == again  # the same tokens, the same pieces
+    assert again[0] == deltas[0] and len(again) == len(deltas) == LOCAL_MAX
 
 
 def test_local_respects_max_tokens(local: tuple[Generator, list[str]]) -> None:
@@ -479,30 +486,36 @@ def test_local_next_token_scores_the_letters(local: tuple[Generator, list[str]])
     assert {"A", "B", "C", "D"} <= set(logprobs), logprobs
     shares = letter_shares(logprobs, 4)
     assert shares.index(max(shares)) == 1, logprobs  # B. Valencia
-    assert gen.next_token(CHOICE_SYSTEM, CHOICE_USER) == pytest.approx(logprobs, abs=1e-3)  # greedy, cached prompt
+    again = gen.next_token(CHOICE_SYSTEM, CHOICE_USER)  # from the prompt cache: the same up to rounding
+    assert letter_shares(again, 4) == pytest.approx(shares, abs=0.01), (logprobs, again)
 
 
 def test_local_closing_early_stops_generation(local: tuple[Generator, list[str]]) -> None:
-    gen, deltas = local
+    gen, _ = local
     long = get_generator(f"local:{SMALL}", local_settings(llm_max_tokens=2000))
     stream = long.stream("", COUNT_USER)
     assert next(stream).strip()
     started = time.perf_counter()
     stream.close()
     assert time.perf_counter() - started < 1  # closing does not wait for the generation
+    assert_model_free(gen)
+
+
+def assert_model_free(gen: Generator) -> None:
+    """The next request is answered at once: it did not queue behind an abandoned 2000-token count (40 s here)."""
     started = time.perf_counter()
-    assert complete(gen, NEWS_SYSTEM, NEWS_USER) == "".join(deltas)  # the model is free, and unharmed
-    assert time.perf_counter() - started < 30, "the next request waited for the abandoned 2000-token count"
+    assert "Valencia" in complete(gen, NEWS_SYSTEM, NEWS_USER)
+    assert time.perf_counter() - started < 15, "the next request waited for the abandoned generation"
 
 
 def test_local_time_limit_raises_and_frees_the_model(local: tuple[Generator, list[str]]) -> None:
-    gen, deltas = local
+    gen, _ = local
     slow = get_generator(f"local:{SMALL}", local_settings(llm_max_tokens=2000, llm_timeout=0.3))
     started = time.perf_counter()
     with pytest.raises(LLMError, match=rf"local:{SMALL} wrote for longer than llm_timeout \(0.3 s\).*RAG_LLM_TIMEOUT"):
         complete(slow, "", COUNT_USER)
     assert time.perf_counter() - started < 5
-    assert complete(gen, NEWS_SYSTEM, NEWS_USER) == "".join(deltas)
+    assert_model_free(gen)
 
 
 def test_local_prompt_longer_than_the_context_is_an_overflow() -> None:
@@ -537,8 +550,9 @@ def served() -> Iterator[Settings]:
 
 def test_openai_real_server_streams(served: Settings) -> None:
     gen = get_generator("openai", served)
-    deltas = list(gen.stream(NEWS_SYSTEM, NEWS_USER))
-    assert len(deltas) >= 5 and all(deltas) and "Valencia" in "".join(deltas), deltas
+    first = list(gen.stream(NEWS_SYSTEM, NEWS_USER))
+    assert len(first) >= 5 and all(first) and "Valencia" in "".join(first), first
+    deltas = list(gen.stream(NEWS_SYSTEM, NEWS_USER))  # now from the server's prompt cache, as the next one
     assert complete(gen, NEWS_SYSTEM, NEWS_USER) == "".join(deltas)  # greedy on the server too
 
 

@@ -28,6 +28,7 @@ from rag.ui.server import PASSWORD_ENV, USER_ENV, UnsafeBind, check_bind, creden
 from tests.test_conversation import CondenseServer
 from tests.test_ingest import write_article
 from tests.test_qa import AS_OF
+from tests.test_qa_llm import drafted
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore:.*:Warning:gradio.queueing")
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,8 +164,7 @@ def test_uploads_stay_under_the_index_root(ui_url: str, seed_settings: Settings)
 
 def test_with_a_model_the_ui_condenses_and_streams_the_draft(seed_settings: Settings) -> None:
     server = CondenseServer("What did the US say about the Iraqi militias?",
-                            "Akram al-Kaabi refused to engage with Al-Sudani [1, 2, 3, 4, 5, 6]. "
-                            "He met him in Paris [1, 2, 3, 4, 5, 6].")
+                            drafted("Akram al-Kaabi refused to engage with Al-Sudani. He met him in Paris.", [1, 2]))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         base = seed_settings.model_copy(update={"openai_base_url": f"{server.base}/v1", "openai_model": "m"})
@@ -177,7 +177,8 @@ def test_with_a_model_the_ui_condenses_and_streams_the_draft(seed_settings: Sett
         server.shutdown()
         server.server_close()
     drafts = [s for s in steps if "nr-draft" in s]
-    assert drafts and "Checking every sentence" in drafts[0], "the model's draft is shown while it is written"
+    assert any("Reading the sources with openai" in s for s in steps), "a status shows until the model writes"
+    assert any("Checking every sentence" in d and "Kaabi" in d for d in drafts), "the draft is shown as written"
     assert "Asked as: “What did the US say about the Iraqi militias?”" in steps[-1]
     assert "nr-unsupported" in steps[-1] and "Paris" in steps[-1], "lenient mode marks the invented sentence"
     assert len(chat.turns) == 2 and chat.turns[1].standalone == "What did the US say about the Iraqi militias?"

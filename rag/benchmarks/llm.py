@@ -49,28 +49,50 @@ def measure(spec: str, questions: list[tuple[str, date]], settings: Settings) ->
             "end_to_end_s": total, "timings": [r for r in rates if r], "peak_rss_mb": peak_mb}
 
 
-def bench_llm(path: Path, settings: Settings, *, answerers: list[str], limit: int, json_out: str | None) -> str:
-    """Run each answerer in its own process over the same questions; Markdown with the extractive baseline."""
+def bench_llm(path: Path, settings: Settings, *, answerers: list[str], limit: int, json_out: str | None,
+              threads: list[int] | None = None, busy: bool = False) -> str:
+    """Run each answerer in its own process over the same questions; Markdown with the extractive baseline.
+
+    ``threads`` repeats each model answerer at those llama.cpp thread counts; ``busy`` repeats every run
+    beside a process that keeps one core busy, as an ingest or another user would.
+    """
     questions = load_questions(path)[:limit]
     if not questions:
         raise ValueError(f"no questions found in {path}: give *_qa.jsonl files or one question per line")
     results = []
     for spec in answerers:
-        server = _start_openai_server(settings) if spec == "openai" else None
-        try:
-            env = {**os.environ, **({"RAG_OPENAI_BASE_URL": server[1], "RAG_OPENAI_MODEL": settings.local_model}
-                                    if server else {})}
-            results.append(_child(spec, path, limit, settings, env) | ({"server_rss_mb": _rss(server[0])}
-                                                                       if server else {}))
-        finally:
-            if server:
-                server[0].terminate()
-                server[0].wait(30)
+        for count in ([0] if spec == "extractive" else threads or [settings.llm_threads]):
+            for neighbour in ([False, True] if busy else [False]):
+                results.append(_run(spec, path, limit, settings, count, neighbour))
     report = {"date": date.today().isoformat(), "machine": machine(), "index": settings.index, "data": str(path),
-              "threads": settings.llm_threads or "auto", "results": results}
+              "results": results}
     if json_out:
         Path(json_out).write_text(json.dumps(report, indent=2) + "\n")
     return markdown(report)
+
+
+def _run(spec: str, path: Path, limit: int, settings: Settings, count: int, busy: bool) -> dict[str, Any]:
+    """One answerer in a child process, with its own llama.cpp server when it is ``openai``."""
+    settings = settings.model_copy(update={"llm_threads": count})
+    server = _start_openai_server(settings) if spec == "openai" else None
+    neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+    try:
+        env = {**os.environ, "RAG_LLM_THREADS": str(count)}
+        if server:
+            env |= {"RAG_OPENAI_BASE_URL": server[1], "RAG_OPENAI_MODEL": settings.local_model}
+        result = _child(spec, path, limit, settings, env)
+        return result | {"threads": count or threads_auto(), "busy": busy} | (
+            {"server_rss_mb": _rss(server[0])} if server else {})
+    finally:
+        for process in (p for p in (neighbour, server[0] if server else None) if p):
+            process.terminate()
+            process.wait(30)
+
+
+def threads_auto() -> int:
+    from rag.llm import threads
+
+    return threads(Settings(llm_threads=0))
 
 
 def _child(spec: str, path: Path, limit: int, settings: Settings, env: dict[str, str]) -> dict[str, Any]:
@@ -88,7 +110,8 @@ def _start_openai_server(settings: Settings) -> tuple[subprocess.Popen, str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     process = subprocess.Popen([sys.executable, "-m", "rag", "llm-server", "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "RAG_LLM_THREADS": str(settings.llm_threads)})
     line = process.stdout.readline() if process.stdout else ""
     if "serving" not in line:
         process.kill()
@@ -105,17 +128,18 @@ def _rss(process: subprocess.Popen) -> float:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    rows = [f"{report['machine']}; {report['date']}; index `{report['index']}`; questions from `{report['data']}`; "
-            f"llama.cpp threads {report['threads']}", "",
-            "| answerer | questions | refused | first text p50 s | p95 s | end to end p50 s | reading tok/s | "
-            "writing tok/s | peak RSS MB | RSS vs extractive |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = [f"{report['machine']}; {report['date']}; index `{report['index']}`; questions from `{report['data']}`",
+            "", "| answerer | threads | busy neighbour | questions | refused | first text p50 s | p95 s | "
+            "end to end p50 s | reading tok/s | writing tok/s | peak RSS MB | RSS vs extractive |",
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     base = next((r["peak_rss_mb"] for r in report["results"] if r["spec"] == "extractive"), None)
     for r in report["results"]:
         reading = [t["prompt_per_second"] for t in r["timings"] if t.get("prompt_n", 0) > 16]
         writing = [t["predicted_per_second"] for t in r["timings"] if t.get("predicted_n", 0) > 4]
         rss = r["peak_rss_mb"] + r.get("server_rss_mb", 0.0)
-        rows.append(f"| `{r['spec']}` | {r['questions']} | {r['refused']} | {percentile(r['first_text_s'], 50):.2f} | "
+        rows.append(f"| `{r['spec']}` | {r['threads'] if r['spec'] != 'extractive' else '-'} | "
+                    f"{'yes' if r['busy'] else 'no'} | {r['questions']} | {r['refused']} | "
+                    f"{percentile(r['first_text_s'], 50):.2f} | "
                     f"{percentile(r['first_text_s'], 95):.2f} | {percentile(r['end_to_end_s'], 50):.2f} | "
                     f"{_median(reading)} | {_median(writing)} | {rss:.0f} | "
                     f"{f'{rss / base:.1f}x' if base else 'n/a'} |")

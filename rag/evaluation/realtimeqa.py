@@ -169,6 +169,7 @@ def ask_one(q: Question, keys: set[str], settings: Settings, llm: str) -> dict[s
         "named": m.named_choices(result.text, q.choices),
         "mc_correct": q.gold_choice is not None and m.choice_correct(result.text, q.choices, q.gold_choice),
         "citations": asdict(counts), "timings": {**result.timings, "end_to_end_ms": elapsed},
+        "choice_readings": result.choice_readings,
     }
 
 
@@ -191,7 +192,32 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "citation_recall": cites["recall"].as_dict(),
         "citation_precision": cites["precision"].as_dict(),
         "latency_ms": m.latency([r["timings"] for r in records]),
+        **position_bias(scored),
     }
+
+
+def position_bias(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """How a model's choices depend on where an alternative is listed, read as asked and over all rotations.
+
+    Over the questions a model read as alternatives: the accuracy of its pick from the order as asked
+    (row 0) against the pick from every rotation averaged, and how often each lands on the first half
+    of the list, beside how often the gold choice is there.
+    """
+    from rag.grounded import pick
+
+    read = [r for r in records if r.get("choice_readings")]
+    if not read:
+        return {}
+    first = [max(range(len(r["choice_readings"][0])), key=r["choice_readings"][0].__getitem__) for r in read]
+    rotated = [pick(r["choice_readings"]) for r in read]
+    half = [len(r["choice_readings"][0]) // 2 for r in read]
+    return {"choice_pick": {
+        "as_asked_accuracy": m.rate(p == r["gold_choice"] for p, r in zip(first, read, strict=True)).as_dict(),
+        "rotated_accuracy": m.rate(p == r["gold_choice"] for p, r in zip(rotated, read, strict=True)).as_dict(),
+        "as_asked_first_half": m.rate(p < h for p, h in zip(first, half, strict=True)).as_dict(),
+        "rotated_first_half": m.rate(p < h for p, h in zip(rotated, half, strict=True)).as_dict(),
+        "gold_first_half": m.rate(r["gold_choice"] < h for r, h in zip(read, half, strict=True)).as_dict(),
+    }}
 
 
 def sampled(questions: Sequence[Question], sample: int | None) -> list[Question]:

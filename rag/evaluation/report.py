@@ -84,6 +84,7 @@ def realtimeqa_markdown(result: dict[str, Any], env: dict[str, Any], plots: dict
         f"| baseline in the same run: BM25 top-5 articles, most-mentioned choice | "
         f"{fmt(s.get('mc_baseline_bm25_count', {'value': float('nan'), 'hits': 0, 'n': 0}))} | |",
         f"| refusal rate (all) | {fmt(s['refusal'])} | |",
+        *_choice_rows(s.get("choice_pick")),
         f"| citation recall, ALCE (answer sentences) | {fmt(s['citation_recall'])} | |",
         f"| citation precision, ALCE (citations) | {fmt(s['citation_precision'])} | |",
         "",
@@ -91,6 +92,17 @@ def realtimeqa_markdown(result: dict[str, Any], env: dict[str, Any], plots: dict
     ]
     rows += ["", *[f"![{name}]({_link(path)})" for name, path in (plots or {}).items()]] if plots else []
     return "\n".join(rows) + "\n"
+
+
+def _choice_rows(picks: dict[str, Any] | None) -> list[str]:
+    """The model's raw pick (before citing and checking), read in the order asked and over all rotations."""
+    if not picks:
+        return []
+    return [f"| model's pick, order as asked: accuracy / in first half of the list | "
+            f"{fmt(picks['as_asked_accuracy'])} / {fmt(picks['as_asked_first_half'])} | "
+            f"gold in first half {fmt(picks['gold_first_half'])} |",
+            f"| model's pick, mean over every rotation: accuracy / in first half | "
+            f"{fmt(picks['rotated_accuracy'])} / {fmt(picks['rotated_first_half'])} | |"]
 
 
 def _link(path: str) -> str:
