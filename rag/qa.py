@@ -42,6 +42,16 @@ class Ask:
     strict: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What an answerer produced, checked: the text, its claims, the sources it saw, how it read alternatives."""
+
+    text: str
+    claims: list[Claim]
+    sources: list[Hit]
+    readings: list[list[float]] = field(default_factory=list)
+
+
 def stream_answer(ask: Ask, settings: Settings) -> Iterator[str | Answer]:
     """Text deltas while the answer is produced, then the checked Answer."""
     clock = _Clock()
@@ -98,16 +108,6 @@ def check(text: str, ask: Ask, settings: Settings) -> Answer:
     claims = check_claims(text, found.hits, get_embedder(settings, "query"))
     return Answer(question=ask.question, text=text, claims=claims, sources=found.hits, refused=False,
                   as_of=ask.as_of, window=found.window, answerer="given", timings=found.timings)
-
-
-@dataclass(frozen=True, slots=True)
-class Written:
-    """What an answerer produced, checked: the text, its claims, the sources it saw, how it read alternatives."""
-
-    text: str
-    claims: list[Claim]
-    sources: list[Hit]
-    readings: list[list[float]] = field(default_factory=list)
 
 
 def _generate(ask: Ask, sources: Sequence[Hit], settings: Settings, phrase: str) -> Generator[str, None, Written]:
