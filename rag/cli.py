@@ -141,14 +141,19 @@ def cmd_llm_server(args: argparse.Namespace) -> int:
     import signal
 
     from rag.llm import LLMError, llama_params, local_model_path, start_llama, threads
+    from rag.ui.server import is_loopback
 
     settings = _settings(args)
+    key = os.environ.get("RAG_LLM_SERVER_KEY")
+    if not key and not is_loopback(args.host):
+        print(f"error: --host {args.host} reaches beyond this machine: set RAG_LLM_SERVER_KEY to the API key "
+              "clients must send, or serve on 127.0.0.1", file=sys.stderr)
+        return 2
     try:
         params = llama_params(local_model_path(args.model or "", settings), threads(settings),
                               settings.llm_context_window)
         params.hostnames, params.port = [args.host], args.port
-        if key := os.environ.get("RAG_LLM_SERVER_KEY"):
-            params.api_keys = [key]
+        params.api_keys = [key] if key else []
         server = start_llama(params)
     except LLMError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -418,11 +423,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pydantic import ValidationError
 
+    from rag.llm import LLMError
     from rag.store import StoreError
 
     try:
         return args.func(args)
-    except (StoreError, ValidationError) as exc:
+    except (StoreError, ValidationError, LLMError) as exc:  # LLMError: a model missing, unreachable or too slow
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk or a read-only folder met outside Chroma (manifest, keyword index)

@@ -36,8 +36,7 @@ class Draft:
     """What the model wrote, parsed: its answer and the sources it named."""
 
     answer: str
-    cited: list[int]
-    valid_json: bool
+    cited: list[int]  # empty when the reply was cut off or was not the JSON asked for
 
 
 def answer_schema(count: int) -> dict:
@@ -82,22 +81,30 @@ def stream_draft(model: Model, question: str, sources: Sequence[Hit], as_of: dat
 
 
 def partial_answer(raw: str) -> str:
-    """The "answer" string of a JSON reply still being written, decoded as far as it goes."""
+    """The "answer" string of a JSON reply still being written, decoded as far as it safely goes.
+
+    An escape cut off mid-way, or the first half of a surrogate pair, waits for the rest; an escape
+    that is not JSON (a server ignoring the schema) ends the text there rather than the stream.
+    """
     match = _ANSWER_FIELD.search(raw)
     if not match:
         return ""
-    body, out, i = raw[match.end():], [], 0
-    while i < len(body) and body[i] != '"':
-        if body[i] == "\\":
-            escape = body[i:i + 6] if body[i + 1:i + 2] == "u" else body[i:i + 2]
-            if len(escape) < 2 or (escape[1] == "u" and len(escape) < 6):
-                break  # an escape cut off mid-way: wait for the rest
-            out.append(json.loads(f'"{escape}"'))
-            i += len(escape)
-        else:
-            out.append(body[i])
-            i += 1
-    return "".join(out)
+    body = raw[match.end():]
+    end = next((i for i, ch in enumerate(body) if ch == '"' and _unescaped(body, i)), len(body))
+    text = body[:end]
+    for cut in (len(text), *range(len(text) - 1, max(len(text) - 12, -1), -1)):
+        try:
+            decoded = json.loads(f'"{text[:cut]}"')
+        except ValueError:
+            continue
+        return decoded if not (decoded and "\ud800" <= decoded[-1] <= "\udbff") else decoded[:-1]
+    return ""
+
+
+def _unescaped(text: str, i: int) -> bool:
+    """Whether the character at ``i`` is preceded by an even number of backslashes."""
+    slashes = len(text[:i]) - len(text[:i].rstrip("\\"))
+    return slashes % 2 == 0
 
 
 def parse_draft(raw: str, count: int) -> Draft:
@@ -107,10 +114,10 @@ def parse_draft(raw: str, count: int) -> Draft:
     except json.JSONDecodeError:
         reply = None
     if not isinstance(reply, dict):
-        return Draft(partial_answer(raw).strip(), [], False)
+        return Draft(partial_answer(raw).strip(), [])
     numbers = reply.get("sources") if isinstance(reply.get("sources"), list) else []
     cited = [n for n in dict.fromkeys(numbers) if isinstance(n, int) and 1 <= n <= count][:MAX_SOURCES]
-    return Draft(str(reply.get("answer") or "").strip(), cited, True)
+    return Draft(str(reply.get("answer") or "").strip(), cited)
 
 
 def draft_claims(draft: Draft, sources: Sequence[Hit], embedder: Embedder) -> list[Claim]:
@@ -121,8 +128,13 @@ def draft_claims(draft: Draft, sources: Sequence[Hit], embedder: Embedder) -> li
     models often name a neighbouring passage of the right article: a sentence the named sources do
     not support is checked against every source, and cites only the one whose sentence supports it.
     """
-    if not draft.answer or not draft.cited:
+    if not draft.answer:
         return []
+    if not draft.cited:  # cut off before its source numbers, or not the JSON asked for: try every source
+        answer = neutralise(draft.answer)
+        every = "".join(f"[{n}]" for n in range(1, len(sources) + 1))
+        return [_recited(Claim(s, [], False, "no source says this"), every, sources, embedder)
+                for s in [answer[a:b].strip() for a, b in sentence_spans(answer)] or [answer]]
     answer = neutralise(draft.answer)
     sentences = [answer[a:b].strip() for a, b in sentence_spans(answer)] or [answer]
     named = "".join(f"[{n}]" for n in draft.cited)
@@ -180,21 +192,21 @@ def letter_shares(logprobs: dict[str, float], count: int) -> list[float]:
     """Probability of each of the first ``count`` letters as the next token, normalised over them."""
     mass = [0.0] * count
     for token, logprob in logprobs.items():
-        letter = token.strip().rstrip(".):").upper()
+        letter = token.strip().rstrip(".):")  # capitals only: "a" is an article, not option A
         if len(letter) == 1 and letter in LETTERS[:count]:
             mass[LETTERS.index(letter)] += math.exp(logprob)
     total = sum(mass)
     return [m / total for m in mass] if total > 0 else [1.0 / count] * count
 
 
-def chosen_claims(pick: str, stem: str, sources: Sequence[Hit], ignore: str = "") -> list[Claim]:
+def chosen_claims(chosen: str, stem: str, sources: Sequence[Hit], ignore: str = "") -> list[Claim]:
     """The alternative as the answer, cited at the most relevant sentence that names it, and that quote.
 
     When no source sentence names the alternative, the claim cites nothing and the check refuses it.
     """
     naming = [s for s in score_sentences(stem, sources, ignore)
-              if named_choices(s.hit.text[s.start:s.end], [pick])]
+              if named_choices(s.hit.text[s.start:s.end], [chosen])]
     if not naming:
-        return [Claim(f"{pick}.", [], False, "no source names this alternative")]
+        return [Claim(f"{neutralise(chosen)}.", [], False, "no source names this alternative")]
     deciding = quote_claim(naming[0])
-    return [Claim(f"{neutralise(pick)}.", deciding.citations, True), deciding]
+    return [Claim(f"{neutralise(chosen)}.", deciding.citations, True), deciding]

@@ -115,6 +115,7 @@ def llama_params(path: Path, n_threads: int, context: int) -> Any:
     params.cpuparams.n_threads = params.cpuparams_batch.n_threads = n_threads
     params.warmup = False
     params.verbosity = -1
+    params.cors_origins = ""  # no web page in the user's browser may read its replies
     return params
 
 
@@ -189,7 +190,7 @@ class LocalGenerator:
         deadline = time.monotonic() + self.timeout
         try:
             while (item := self._next(chunks, deadline)) is not done:
-                if text := self._delta(item):
+                if text := self._delta(item, loaded):
                     yield text
         finally:
             stop.set()
@@ -201,7 +202,7 @@ class LocalGenerator:
             raise LLMError(f"{self.name} wrote for longer than llm_timeout ({self.timeout:g} s): raise "
                            "RAG_LLM_TIMEOUT, or choose a smaller model or fewer sources") from None
 
-    def _delta(self, item: Any) -> str:
+    def _delta(self, item: Any, loaded: _Loaded) -> str:
         if isinstance(item, Exception):
             raise LLMError(f"{self.name} failed while generating: {item}") from item
         if not isinstance(item, dict):
@@ -209,7 +210,7 @@ class LocalGenerator:
         if "error" in item:
             raise _error(self.name, item["error"])
         if "timings" in item:
-            _llama(*self._shape).last_timings = item["timings"]
+            loaded.last_timings = item["timings"]
         choices = item.get("choices") or [{}]
         return (choices[0].get("delta") or {}).get("content") or ""
 
@@ -219,7 +220,10 @@ class LocalGenerator:
             self._request(system, user, max_tokens=1, logprobs=True, top_logprobs=SCORE_TOP))
         if "error" in reply:
             raise _error(self.name, reply["error"])
-        first = reply["choices"][0]["logprobs"]["content"][0]
+        try:
+            first = reply["choices"][0]["logprobs"]["content"][0]
+        except (KeyError, IndexError, TypeError):
+            raise LLMError(f"{self.name} returned no log-probabilities for its first token") from None
         return {t["token"]: t["logprob"] for t in first["top_logprobs"]}
 
 

@@ -9,6 +9,7 @@ missing or altered file with the command that fixes it, and re-hashes a file onl
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -70,6 +71,7 @@ def bundled(name: str) -> Bundled:
 
 
 def install_hint(model: Bundled, folder: Path) -> str:
+    """The command that (re)installs ``model`` into ``folder``, for error messages."""
     return f"newsrag models install {model.name} --models-dir {folder}"
 
 
@@ -91,11 +93,13 @@ def path(name: str, folder: Path) -> Path:
         if digest != model.sha256:
             raise ModelError(f"{file} has sha256 {digest}, not {model.sha256} of {name}: the file is corrupt or "
                              f"altered; reinstall it with '{install_hint(model, folder)} --force'")
-        stamp.write_text(mark)
+        with contextlib.suppress(OSError):  # a read-only models folder is re-hashed next time, not refused
+            stamp.write_text(mark)
     return file
 
 
 def sha256_of(file: Path) -> str:
+    """The file's sha256, read in blocks (the models are too large to read whole)."""
     h = hashlib.sha256()
     with file.open("rb") as f:
         while block := f.read(_CHUNK):

@@ -2,10 +2,9 @@
 
 ``stream_answer`` is the one implementation: it yields text deltas as they are produced
 and the checked ``Answer`` last; ``answer`` just runs it to the end. A model's answer
-rests on quotes it must copy word for word (rag/grounded.py), and is never shown as
-final unchecked: unsupported sentences are dropped (strict) or marked. When nothing
-holds, whatever the model said of itself, the reply is the fixed refusal with the
-closest sources.
+names the sources it rests on (rag/grounded.py) and is never shown as final unchecked:
+unsupported sentences are dropped (strict) or marked. When nothing holds, whatever the
+model said of itself, the reply is the fixed refusal with the closest sources.
 """
 
 from __future__ import annotations
@@ -119,6 +118,8 @@ def _generate(ask: Ask, sources: Sequence[Hit], settings: Settings, phrase: str)
 
     model = get_generator(ask.llm, settings)
     sources = sources[: settings.llm_sources]
+    if not sources:  # nothing retrieved: nothing to read, and no source number the reply could name
+        return Written("", [], [])
     while True:
         try:
             claims, readings = yield from _model_claims(model, ask, sources, settings, phrase)
@@ -137,7 +138,7 @@ def _model_claims(model: Model, ask: Ask, sources: Sequence[Hit], settings: Sett
                   ) -> Generator[str, None, tuple[list[Claim], list[list[float]]]]:
     """Alternatives ranked by the model, or its written answer: the claims to check, and the readings."""
     stem, choices = split_alternatives(ask.question)
-    if choices:
+    if 1 < len(choices) <= len(grounded.LETTERS):
         readings = grounded.choice_readings(model, stem, choices, sources, ask.as_of)
         claims = grounded.chosen_claims(choices[grounded.pick(readings)], stem, sources, phrase)
         yield render_claims(claims)

@@ -5,6 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from rag.cli import main
+from rag.config import Settings
 from tests.test_ingest import write_article
 
 
@@ -46,3 +50,21 @@ def test_mismatched_settings_exit_2_with_advice(tmp_path: Path) -> None:
     rebuilt = subprocess.run([sys.executable, "-m", "rag", "ingest", str(folder), "-q", "--rebuild"], env=env,
                              capture_output=True, text=True)
     assert rebuilt.returncode == 0 and "added 1" in rebuilt.stdout
+
+
+def test_llm_server_beyond_loopback_needs_a_key(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.delenv("RAG_LLM_SERVER_KEY", raising=False)
+    assert main(["llm-server", "--host", "0.0.0.0", "--port", "9"]) == 2
+    assert "set RAG_LLM_SERVER_KEY" in capsys.readouterr().err
+
+
+def test_missing_local_model_is_a_message_not_a_traceback(seed_settings: Settings, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("RAG_INDEX_ROOT", str(seed_settings.index_root))
+    monkeypatch.setenv("RAG_MODELS_DIR", str(tmp_path))
+    assert main(["ask", "Who refused to meet Sudani?", "--index", seed_settings.index, "--llm", "local"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the local model 'qwen2.5-coder-1.5b' is not installed"), err
+    assert "newsrag models install" in err

@@ -86,16 +86,21 @@ def _run(spec: str, path: Path, limit: int, settings: Settings, count: int, busy
     finally:
         for process in (p for p in (neighbour, server[0] if server else None) if p):
             process.terminate()
-            process.wait(30)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def threads_auto() -> int:
+    """What RAG_LLM_THREADS=0 means on this machine."""
     from rag.llm import threads
 
     return threads(Settings(llm_threads=0))
 
 
 def _child(spec: str, path: Path, limit: int, settings: Settings, env: dict[str, str]) -> dict[str, Any]:
+    """One answerer measured in a fresh process (its own peak RSS); its figures as the last line of output."""
     command = [sys.executable, "-m", "rag.benchmarks.llm", spec, str(path), str(limit)]
     env = {**env, "RAG_INDEX": settings.index, "RAG_INDEX_ROOT": str(settings.index_root)}
     done = subprocess.run(command, env=env, capture_output=True, text=True)
@@ -104,18 +109,22 @@ def _child(spec: str, path: Path, limit: int, settings: Settings, env: dict[str,
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _start_openai_server(settings: Settings) -> tuple[subprocess.Popen, str]:
-    """llama.cpp's server with the default local model on a free loopback port, once it is ready."""
+def _start_openai_server(settings: Settings, wait_s: float = 300.0) -> tuple[subprocess.Popen, str]:
+    """llama.cpp's server with the default local model on a free loopback port, once it says it is ready."""
+    import selectors
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     process = subprocess.Popen([sys.executable, "-m", "rag", "llm-server", "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               stdout=subprocess.PIPE, text=True,
                                env={**os.environ, "RAG_LLM_THREADS": str(settings.llm_threads)})
-    line = process.stdout.readline() if process.stdout else ""
+    with selectors.DefaultSelector() as ready:
+        ready.register(process.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+        line = process.stdout.readline() if ready.select(wait_s) and process.stdout else ""
     if "serving" not in line:
         process.kill()
-        raise RuntimeError(f"newsrag llm-server did not start: {line!r}")
+        raise RuntimeError(f"newsrag llm-server did not say it was serving within {wait_s:g} s: {line!r}")
     return process, f"http://127.0.0.1:{port}/v1"
 
 
@@ -128,6 +137,7 @@ def _rss(process: subprocess.Popen) -> float:
 
 
 def markdown(report: dict[str, Any]) -> str:
+    """The report's table: one row per answerer, threads and neighbour."""
     rows = [f"{report['machine']}; {report['date']}; index `{report['index']}`; questions from `{report['data']}`",
             "", "| answerer | threads | busy neighbour | questions | refused | first text p50 s | p95 s | "
             "end to end p50 s | reading tok/s | writing tok/s | peak RSS MB | RSS vs extractive |",
