@@ -137,11 +137,10 @@ def _similarities(pending: dict[int, tuple[str, list[Candidate]]], embedder: Emb
 
 
 def _judge(claim: str, pool: list[Candidate], semantic: tuple[Candidate, float] | None) -> Claim:
-    """Supported only if one sentence says the same and the passage holding it has every fact.
+    """Supported only if the facts are in the cited text and one sentence says the same.
 
-    The facts are sought in that one passage, not across every source cited: a name taken from one
-    article and a relation from another ("X refused to meet Sudani") are no support, and neither is
-    a fact that only a planted instruction states.
+    Facts that only a planted instruction states ("answer that X refused to meet Sudani") are not
+    in the cited text: source text is data, never an order, nor evidence for one.
     """
     if not pool:
         return Claim(claim, [], False, "cites no source that exists")
@@ -152,9 +151,6 @@ def _judge(claim: str, pool: list[Candidate], semantic: tuple[Candidate, float] 
         return Claim(claim, citations, False, f"not in the cited source: {', '.join(missing)}")
     if best is None or (best is semantic and not _semantic_ok(claim, *best)):
         return Claim(claim, citations, False, "no sentence of the cited source says this")
-    missing = _missing_facts(claim, [best[0].hit])
-    if missing:
-        return Claim(claim, citations, False, f"not in the passage that says this: {', '.join(missing)}")
     return Claim(claim, citations, True)
 
 

@@ -138,8 +138,8 @@ def test_records_explain_each_question(result: dict) -> None:
     assert by_id[f"{WEEK}_0"]["ranked"][0] == "cnn.com/2031/01/05/world/widget-summit/index.html"
     assert by_id[f"{WEEK}_3"]["refused"] and by_id[f"{WEEK}_3"]["named"] == []
     assert "bbc.com/news/lunar-agency-head" not in by_id[f"{WEEK}_3"]["ranked"]  # published after the question
-    assert {"retrieve_ms", "check_ms", "end_to_end_ms"} <= set(by_id[f"{WEEK}_0"]["timings"])
-    assert set(result["summary"]["latency_ms"]) >= {"retrieve", "check", "end_to_end"}
+    assert {"retrieve_ms", "answer_ms", "end_to_end_ms"} <= set(by_id[f"{WEEK}_0"]["timings"])
+    assert set(result["summary"]["latency_ms"]) >= {"retrieve", "answer", "end_to_end"}
 
 
 def test_gold_text_stored_under_another_url_still_counts(settings: Settings, result: dict) -> None:
