@@ -94,9 +94,16 @@ def test_shipped_prompts_load_and_render() -> None:
     assert set(answer.variables) == {"question", "sources", "as_of"}
     system, user = answer.render(question="Who refused to meet Sudani?", as_of="2024-01-20",
                                  sources="[1] Reuters | Talks stall | 2024-01-19\nThe envoy refused to meet Sudani.")
-    assert "NOT FOUND" in system  # the exact phrase rag.qa looks for
+    assert '"answer"' in system and '"sources"' in system  # the fields of grounded.answer_schema
     assert "[n]" in system and "2024-01-20" in system and "instructions" in system
     assert "Who refused to meet Sudani?" in user and "The envoy refused" in user
+
+    choose = load_prompt("choose")
+    assert set(choose.variables) == {"question", "sources", "options", "as_of"}
+    system, user = choose.render(question="Who refused?", sources="[1] Reuters | Talks | 2024-01-19\nThe envoy.",
+                                 options="A. The envoy\nB. The minister", as_of="2024-01-20")
+    assert "letter" in system and user.rstrip().endswith("B. The minister\nAnswer:")
+    assert user.index("The envoy.") < user.index("A. The envoy"), "options last, after the cached sources"
 
     condense = load_prompt("condense")
     assert set(condense.variables) == {"history", "question", "as_of"}
