@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     models_dir: Path = Field(Path("models"), description="folder of the bundled models (newsrag models install)")
     llm_sources: int = Field(4, gt=0, le=50, description="the top sources a generative model reads (on a CPU each "
                              "costs seconds before the first word)")
-    llm_threads: int = Field(0, ge=0, description="llama.cpp threads for llm='local' (0: all cores but one)")
+    llm_threads: int = Field(0, ge=0, description="llama.cpp threads for llm='local' (0: every core)")
     openai_base_url: str = Field("https://api.openai.com/v1", description="any OpenAI-compatible /v1 endpoint")
     openai_model: str = Field("gpt-4o-mini", min_length=1, description="model name the endpoint serves")
     openai_api_key: SecretStr | None = Field(

@@ -95,13 +95,14 @@ def response_format(schema: dict) -> dict:
 
 
 def threads(settings: Settings) -> int:
-    """llama.cpp threads: the setting, or every core but one left for the rest (never fewer than one).
+    """llama.cpp threads: the setting, or every core.
 
-    With every core taken, any other busy process (an ingest, the UI) stalls all llama.cpp threads at
-    each step; measured on 2 cores, 1 thread lost little against 2 on an idle machine and kept its
-    speed under load (docs/BENCHMARKS.md).
+    Measured on 2 cores with the 1.5B model (docs/BENCHMARKS.md): 2 threads gave the first text in 9.4 s
+    against 18.1 s for one, and still 15.7 s against 18.4 s beside a process keeping a core busy. The
+    collapse seen earlier beside a busy process came from OpenMP threads spinning while they wait, which
+    OMP_WAIT_POLICY=PASSIVE (set before llama.cpp loads) stops.
     """
-    return settings.llm_threads or max(1, (os.cpu_count() or 2) - 1)
+    return settings.llm_threads or os.cpu_count() or 1
 
 
 def llama_params(path: Path, n_threads: int, context: int) -> Any:
