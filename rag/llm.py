@@ -200,8 +200,9 @@ class LocalGenerator:
         try:
             return chunks.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
-            raise LLMError(f"{self.name} wrote for longer than llm_timeout ({self.timeout:g} s): raise "
-                           "RAG_LLM_TIMEOUT, or choose a smaller model or fewer sources") from None
+            raise LLMError(f"{self.name} took longer than llm_timeout ({self.timeout:g} s), waiting behind other "
+                           "questions included: raise RAG_LLM_TIMEOUT, or choose a smaller model or fewer sources"
+                           ) from None
 
     def _delta(self, item: Any, loaded: _Loaded) -> str:
         if isinstance(item, Exception):

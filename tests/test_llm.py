@@ -512,7 +512,7 @@ def test_local_time_limit_raises_and_frees_the_model(local: tuple[Generator, lis
     gen, _ = local
     slow = get_generator(f"local:{SMALL}", local_settings(llm_max_tokens=2000, llm_timeout=0.3))
     started = time.perf_counter()
-    with pytest.raises(LLMError, match=rf"local:{SMALL} wrote for longer than llm_timeout \(0.3 s\).*RAG_LLM_TIMEOUT"):
+    with pytest.raises(LLMError, match=rf"local:{SMALL} took longer than llm_timeout \(0.3 s\).*RAG_LLM_TIMEOUT"):
         complete(slow, "", COUNT_USER)
     assert time.perf_counter() - started < 5
     assert_model_free(gen)
