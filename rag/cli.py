@@ -33,6 +33,7 @@ EXAMPLES = """examples:
   newsrag eval realtimeqa ../shared/eval/realtimeqa-dev --index pool --json rtqa.json
                                              retrieval, answer and citation quality on RealTime QA
   newsrag eval rgb ../shared/eval/rgb/en_fact.json   faithfulness to given (and planted wrong) passages
+  newsrag eval wice ../shared/eval/wice/oracle_claim_dev.jsonl   the citation check against human labels
 """
 
 
@@ -235,6 +236,11 @@ def _run_suite(args: argparse.Namespace, settings: Settings, env: dict) -> tuple
                           index=args.index, sample=args.sample)
         plots = report.write_plots(result, Path(args.plots)) if args.plots else {}
         text = report.realtimeqa_markdown(result, env, plots)
+    elif args.suite == "wice":
+        from rag.evaluation.wice import evaluate as evaluate_wice
+
+        result = evaluate_wice(Path(args.path), settings, limit=args.limit)
+        text = report.wice_markdown(result, env)
     else:
         from rag.evaluation.rgb import evaluate as evaluate_rgb
 
@@ -409,12 +415,19 @@ def build_parser() -> argparse.ArgumentParser:
                     help="ask N questions spread evenly over the set (the same N every run; default: all)")
     eg = ev_sub.add_parser("rgb", help="RGB counterfactual: accuracy, planted errors repeated or flagged")
     eg.add_argument("path", metavar="FILE", help="RGB en_fact.json (JSON Lines)")
+    ew = ev_sub.add_parser("wice", help="WiCE: the citation checker against human judgements of support",
+                           description="Check each WiCE claim against the sentences of the article it cites, as "
+                                       "`newsrag check` would, and compare with what people judged.")
+    ew.add_argument("path", metavar="FILE", help="WiCE oracle_claim_dev.jsonl (JSON Lines)")
+    ew.add_argument("--limit", type=int, help="check only the first N claims")
+    ew.add_argument("--json", metavar="OUT", help="also write figures and per-claim records as JSON")
     for p in (er, eg):
         p.add_argument("--limit", type=int, help="ask only the first N questions")
         p.add_argument("--llm", help="answerer (default: RAG_LLM or extractive)")
         p.add_argument("--json", metavar="OUT", help="also write figures and per-question records as JSON")
     er.set_defaults(func=cmd_eval)
     eg.set_defaults(func=cmd_eval, index=None)
+    ew.set_defaults(func=cmd_eval, index=None, llm=None)
     return parser
 
 

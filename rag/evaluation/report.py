@@ -180,3 +180,23 @@ def write_plots(result: dict[str, Any], folder: Path) -> dict[str, str]:
     stem = f"{result['suite']}-{result['llm'].replace(':', '_').replace('/', '_')}"
     return {"gold recall@k": str(plot_recall(result, folder / f"{stem}-recall.png")),
             "latency": str(plot_latency(result, folder / f"{stem}-latency.png"))}
+
+
+def wice_markdown(result: dict[str, Any], env: dict[str, Any]) -> str:
+    """The WiCE table: one row per checker mode, with the published systems as anchors."""
+    from rag.evaluation.wice import ANCHORS
+
+    s = result["summary"]
+    by = s["judged_supported_by_label"]
+    rows = _header("WiCE: the citation checker against human labels", env) + [
+        f"{s['claims']} claims; \"supported\" against partially or not supported; a claim is judged by its best row.",
+        "",
+        "| checker | precision | recall | F1 | balanced accuracy | judged supported, by human label: supported / "
+        "partially / not | ms per claim p50 / p95 |",
+        "|---|---:|---:|---:|---:|---|---:|",
+        f"| newsrag, {result['mode']} mode | {fmt(s['precision'])} | {fmt(s['recall'])} | {s['f1']:.3f} | "
+        f"{s['balanced_accuracy']:.3f} | {fmt(by['supported'])} / {fmt(by['partially_supported'])} / "
+        f"{fmt(by['not_supported'])} | {s['ms_per_claim']['p50']:.0f} / {s['ms_per_claim']['p95']:.0f} |",
+        *[f"| {name} (published, held-out split) | | | {f1:.2f} | {bacc:.2f} | | |" for name, f1, bacc in ANCHORS],
+    ]
+    return "\n".join(rows) + "\n"
