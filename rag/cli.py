@@ -178,8 +178,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(bench_ui(_settings(args), sessions=args.sessions, questions=args.questions, url=args.url,
                        json_out=args.json))
     elif args.suite == "llm":
-        from pathlib import Path
-
         from rag.benchmarks.llm import bench_llm
 
         print(bench_llm(Path(args.questions), _settings(args), answerers=args.answerers.split(","), limit=args.limit,
@@ -190,8 +188,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         print(bench_ingest(args.targets, limit=args.limit, models=args.models.split(","), json_out=args.json))
     else:
-        from pathlib import Path
-
         from rag.benchmarks.ask import bench_ask
 
         settings = _settings(args)
@@ -202,8 +198,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Run an evaluation suite; print its Markdown table, and write JSON and plots."""
-    from pathlib import Path
-
     from rag.evaluation import report
 
     settings = _settings(args)
@@ -224,8 +218,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _run_suite(args: argparse.Namespace, settings: Settings, env: dict) -> tuple[dict, str]:
     """The suite's result and its Markdown table (and its plots, when asked)."""
-    from pathlib import Path
-
     from rag.evaluation import report
 
     if args.suite == "realtimeqa":

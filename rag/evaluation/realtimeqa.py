@@ -208,7 +208,7 @@ def position_bias(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     read = [r for r in records if r.get("choice_readings")]
     if not read:
         return {}
-    first = [max(range(len(r["choice_readings"][0])), key=r["choice_readings"][0].__getitem__) for r in read]
+    first = [pick(r["choice_readings"][:1]) for r in read]
     rotated = [pick(r["choice_readings"]) for r in read]
     half = [len(r["choice_readings"][0]) // 2 for r in read]
     return {"choice_pick": {
