@@ -44,6 +44,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "embed_model": getattr(args, "embed_model", None),
         "allow_private_urls": True if getattr(args, "allow_private_urls", False) else None,
         "chroma_url": getattr(args, "chroma_url", None),
+        "check_mode": getattr(args, "check_mode", None),
     }.items() if v is not None}
     return Settings(**overrides)
 
@@ -202,7 +203,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     flags = {"--weeks": getattr(args, "weeks", None), "--limit": args.limit, "--sample": getattr(args, "sample", None),
-             "--llm": args.llm, "--index": args.index}
+             "--llm": getattr(args, "llm", None), "--index": getattr(args, "index", None),
+             "--mode": getattr(args, "mode", None)}
     command = " ".join(["newsrag eval", args.suite, args.path, *(f"{k} {v}" for k, v in flags.items() if v)])
     env = report.environment(command)
     try:
@@ -231,6 +233,8 @@ def _run_suite(args: argparse.Namespace, settings: Settings, env: dict) -> tuple
     elif args.suite == "wice":
         from rag.evaluation.wice import evaluate as evaluate_wice
 
+        if args.mode:
+            settings = settings.model_copy(update={"check_mode": args.mode})
         result = evaluate_wice(Path(args.path), settings, limit=args.limit)
         text = report.wice_markdown(result, env)
     else:
@@ -252,7 +256,12 @@ def _question_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--outlet", help="only sources from this outlet")
     parser.add_argument("--llm", help="answerer: extractive (default: RAG_LLM), local (the bundled Qwen2.5 1.5B), "
                                       "local:MODEL, local:PATH.gguf, openai or ollama")
-    parser.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
+    parser.add_argument("--check-mode", choices=("auto", "fast", "model"),
+                        help="who judges each sentence's support: fast (words, facts, embeddings), model (a model "
+                             "verifier where the fast check is unsure) or auto, the default (RAG_CHECK_MODE): model "
+                             "when the answerer's model or the bundled one is installed")
+    parser.add_argument("--json", action="store_true", help="print the whole Answer as JSON (each sentence with "
+                                                            "its judge, confidence and contesting sources)")
 
 
 def _chroma_option(parser: argparse.ArgumentParser) -> None:
@@ -296,7 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     chk = sub.add_parser("check", help="check the [n] citations of a given answer against the index",
                          description="Retrieve the sources for --question as `ask` would, then check each "
-                                     "sentence of ANSWER against the sources its [n] markers point at.")
+                                     "sentence of ANSWER against the sources its [n] markers point at. Each "
+                                     "sentence is printed with its verdict (supported, UNSUPPORTED with the reason, "
+                                     "or CONTESTED by the sources that state it differently), the judge that "
+                                     "decided (quote, fast or model) and how sure it was.")
     chk.add_argument("answer", help="answer text with [n] markers")
     chk.add_argument("--question", required=True, help="the question the answer was given to")
     _question_options(chk)
@@ -412,6 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "`newsrag check` would, and compare with what people judged.")
     ew.add_argument("path", metavar="FILE", help="WiCE oracle_claim_dev.jsonl (JSON Lines)")
     ew.add_argument("--limit", type=int, help="check only the first N claims")
+    ew.add_argument("--mode", choices=("fast", "model"),
+                    help="checker mode (default: RAG_CHECK_MODE, auto: model when the bundled model is installed)")
     ew.add_argument("--json", metavar="OUT", help="also write figures and per-claim records as JSON")
     for p in (er, eg):
         p.add_argument("--limit", type=int, help="ask only the first N questions")

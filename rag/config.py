@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     llm: str = Field("extractive", description="answerer: extractive, local (the bundled model), local:MODEL, "
                      "local:PATH.gguf, openai or ollama")
     strict: bool = Field(True, description="drop answer sentences their sources do not support")
+    check_mode: Literal["auto", "fast", "model"] = Field(
+        "auto", description="who judges whether a sentence's sources support it: fast (words, facts and "
+        "embeddings), model (a generative model reads the cited sentences), or auto (model when one is at "
+        "hand: the answerer's model, or the bundled local model once installed)")
 
     # generative backends (rag/llm.py); the API key also falls back to the usual OPENAI_API_KEY
     llm_max_tokens: int = Field(256, gt=0, description="most tokens a model may write per reply")

@@ -149,4 +149,4 @@ def quote_claim(s: Scored) -> Claim:
     "[n]" of the article's own written "(n)", so the only markers in an answer are its citations."""
     quote = " ".join(s.hit.text[s.start : s.end].split())
     citation = Citation(s.n, s.hit, quote, s.hit.start + s.start, s.hit.start + s.end, 1.0)
-    return Claim(neutralise(quote), [citation], True)
+    return Claim(neutralise(quote), [citation], True, judge="quote")

@@ -25,6 +25,7 @@ from rag.llm import Generator as Model
 from rag.prompts import load_prompt
 from rag.sentences import sentence_spans
 from rag.types import Claim, Hit
+from rag.verify import Verifier
 
 MAX_SOURCES = 3
 LETTERS = "ABCDEFGHIJ"
@@ -120,7 +121,8 @@ def parse_draft(raw: str, count: int) -> Draft:
     return Draft(str(reply.get("answer") or "").strip(), cited)
 
 
-def draft_claims(draft: Draft, sources: Sequence[Hit], embedder: Embedder) -> list[Claim]:
+def draft_claims(draft: Draft, sources: Sequence[Hit], embedder: Embedder, verifier: Verifier | None = None
+                 ) -> list[Claim]:
     """Each sentence of the answer, checked against the sources the model named.
 
     The check points the claim at the sentence of the named sources that best says the same, and only
@@ -133,18 +135,20 @@ def draft_claims(draft: Draft, sources: Sequence[Hit], embedder: Embedder) -> li
     if not draft.cited:  # cut off before its source numbers, or not the JSON asked for: try every source
         answer = neutralise(draft.answer)
         every = "".join(f"[{n}]" for n in range(1, len(sources) + 1))
-        return [_recited(Claim(s, [], False, "no source says this"), every, sources, embedder)
+        return [_recited(Claim(s, [], False, "no source says this"), every, sources, embedder, verifier)
                 for s in [answer[a:b].strip() for a, b in sentence_spans(answer)] or [answer]]
     answer = neutralise(draft.answer)
     sentences = [answer[a:b].strip() for a, b in sentence_spans(answer)] or [answer]
     named = "".join(f"[{n}]" for n in draft.cited)
-    claims = check_claims(" ".join(f"{s} {named}" for s in sentences), sources, embedder)
+    claims = check_claims(" ".join(f"{s} {named}" for s in sentences), sources, embedder, verifier)
     every = "".join(f"[{n}]" for n in range(1, len(sources) + 1))
-    return [_best_cited(claim) if claim.supported else _recited(claim, every, sources, embedder) for claim in claims]
+    return [_best_cited(claim) if claim.supported else _recited(claim, every, sources, embedder, verifier)
+            for claim in claims]
 
 
-def _recited(claim: Claim, every: str, sources: Sequence[Hit], embedder: Embedder) -> Claim:
-    found = check_claims(f"{claim.text} {every}", sources, embedder)
+def _recited(claim: Claim, every: str, sources: Sequence[Hit], embedder: Embedder, verifier: Verifier | None
+             ) -> Claim:
+    found = check_claims(f"{claim.text} {every}", sources, embedder, verifier)
     if len(found) != 1 or not found[0].supported:
         return claim
     return _best_cited(found[0])

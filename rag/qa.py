@@ -16,14 +16,15 @@ from datetime import date
 
 from rag import grounded
 from rag.choices import split_alternatives
-from rag.citations import check_claims
+from rag.citations import check_claims, contest, disagreement, disputes, neutralise
 from rag.config import Settings
 from rag.embedding import get_embedder
 from rag.extractive import extract
 from rag.llm import Generator as Model
 from rag.retrieve import retrieve
 from rag.timescope import time_scope
-from rag.types import Answer, Claim, Hit
+from rag.types import Answer, Citation, Claim, Hit
+from rag.verify import get_verifier
 
 REFUSAL = "Not found in the indexed news."
 
@@ -77,11 +78,47 @@ def stream_answer_from(ask: Ask, sources: Sequence[Hit], settings: Settings, *,
         yield text
     else:
         written = yield from _generate(ask, sources, settings, phrase)
+    written = _disagreements(written, ask.question)
     clock.lap("answer")
     refused = not written.claims
     yield Answer(question=ask.question, text=REFUSAL if refused else written.text, claims=written.claims,
                  sources=written.sources, refused=refused, as_of=ask.as_of, window=window, answerer=ask.llm,
                  timings={**(timings or {}), **clock.laps}, choice_readings=written.readings)
+
+
+def _disagreements(written: Written, question: str) -> Written:
+    """The answer with what other sources say instead, when they state its facts differently.
+
+    Sources that disagree on a figure, a name or a date are never settled silently: each contested
+    sentence is followed by the contradicting sentence, quoted and cited, so both sides are shown.
+    When the answer states neither side (it quoted another sentence), the first two sentences of the
+    sources that disagree on what was asked are added instead.
+    """
+    claims = contest(written.claims, written.sources, question)
+    if not claims:
+        return written
+    if not any(c.contested_by for c in claims):
+        found = disputes(question, written.sources)
+        if not found:
+            return written
+        shown = claims + [_reported(c, lead=i == 0) for i, c in enumerate(found[0])]
+        return Written(render_claims(shown), shown, written.sources, written.readings)
+    shown = []
+    noted: set[tuple[int, str]] = set()
+    for claim in claims:
+        if any((c.n, c.quote) in noted for c in claim.citations):
+            continue  # this side is already shown, as what a source reports instead
+        shown.append(claim)
+        for c in claim.contested_by:
+            noted.add((c.n, c.quote))
+            shown.append(_reported(c, lead=True))
+    return Written(render_claims(shown), shown, written.sources, written.readings)
+
+
+def _reported(citation: Citation, lead: bool) -> Claim:
+    """What a source says, quoted and cited: one side of a disagreement (the outlet shows on the citation)."""
+    quote = neutralise(citation.quote)
+    return Claim(disagreement(quote) if lead else f'"{quote}"', [citation], True, judge="quote")
 
 
 def answer(ask: Ask, settings: Settings) -> Answer:
@@ -104,7 +141,8 @@ def check(text: str, ask: Ask, settings: Settings) -> Answer:
     """Verify a given answer's [n] citations against the sources the question retrieves."""
     found = retrieve(ask.question, settings, as_of=ask.as_of, date_from=ask.date_from, date_to=ask.date_to,
                      outlet=ask.outlet, k=settings.top_k)
-    claims = check_claims(text, found.hits, get_embedder(settings, "query"))
+    claims = contest(check_claims(text, found.hits, get_embedder(settings, "query"), get_verifier(settings, ask.llm)),
+                     found.hits, ask.question)
     return Answer(question=ask.question, text=text, claims=claims, sources=found.hits, refused=False,
                   as_of=ask.as_of, window=found.window, answerer="given", timings=found.timings)
 
@@ -144,7 +182,7 @@ def _model_claims(model: Model, ask: Ask, sources: Sequence[Hit], settings: Sett
         yield render_claims(claims)
         return claims, readings
     draft = yield from grounded.stream_draft(model, ask.question, sources, ask.as_of)
-    return grounded.draft_claims(draft, sources, get_embedder(settings, "query")), []
+    return grounded.draft_claims(draft, sources, get_embedder(settings, "query"), get_verifier(settings, ask.llm)), []
 
 
 def render_claims(claims: Sequence[Claim]) -> str:

@@ -224,14 +224,22 @@ def prefer_recent(candidates: list[Candidate]) -> list[Candidate]:
 
 
 _NON_WORD = re.compile(r"\W+")
+_FIGURE = re.compile(r"\d[\d,.]*")
 
 
 def _normal(text: str) -> str:
     return _NON_WORD.sub(" ", text.casefold()).strip()
 
 
+def _other_figures(one: str, other: str) -> bool:
+    """Each text has a figure the other lacks ("14 injured" / "41 injured"); a copy may only add some."""
+    a, b = set(_FIGURE.findall(one)), set(_FIGURE.findall(other))
+    return bool(a - b) and bool(b - a)
+
+
 def collapse_duplicates(ranked: list[Candidate], k: int) -> list[Hit]:
-    """The first ``k`` distinct passages; later near-copies add their outlet to ``also_in``."""
+    """The first ``k`` distinct passages; later near-copies (nearly the same words, no figure changed) add
+    their outlet to ``also_in``."""
     kept: list[Candidate] = []
     also: list[list[str]] = []
     texts: dict[str, int] = {}
@@ -240,6 +248,8 @@ def collapse_duplicates(ranked: list[Candidate], k: int) -> list[Hit]:
         if twin is None and kept:
             cosines = np.stack([c.vector for c in kept]) @ cand.vector
             twin = int(np.argmax(cosines)) if cosines.max() >= DUPLICATE_COSINE else None
+            if twin is not None and _other_figures(kept[twin].hit.text, cand.hit.text):
+                twin = None  # the same story with other figures: an update or a dispute, shown, not folded away
         if twin is not None:
             outlets = [kept[twin].hit.outlet, *also[twin]]
             if cand.hit.outlet and cand.hit.outlet not in outlets:

@@ -152,6 +152,10 @@ class Claim:
     citations: list[Citation]
     supported: bool
     reason: str = ""  # why it is not supported, for a person to read
+    judge: str = "fast"  # what decided: "fast" (words, facts, embeddings), "model" (the verifier) or "quote"
+    confidence: float = 1.0  # how sure that judge is that the sources back the sentence, 0..1
+    # sentences of other sources that state a different figure, name or date for the same thing
+    contested_by: list[Citation] = field(default_factory=list)
 
 
 @dataclass(slots=True)

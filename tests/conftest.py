@@ -14,6 +14,13 @@ import pytest
 from rag.config import Settings
 
 
+@pytest.fixture(autouse=True)
+def _fast_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast citation check unless a test asks for the model verifier (tests/test_verify.py does):
+    with the bundled model installed, auto mode would load it in every test that checks a sentence."""
+    monkeypatch.setenv("RAG_CHECK_MODE", "fast")
+
+
 @dataclass
 class Route:
     """A canned response; ``length=False`` omits Content-Length (body runs until the connection closes)."""

@@ -79,10 +79,22 @@ def test_extractive_follows_its_sources_right_or_wrong(result: dict) -> None:
     assert "Bob Jones" in first["answer"] and "[1]" in first["answer"]
 
 
+def test_mixed_passages_are_interleaved_and_the_disagreement_is_shown(result: dict, tmp_path: Path) -> None:
+    (tmp_path / "en_fact.json").write_text(json.dumps(ROWS))
+    items = load_rgb(tmp_path / "en_fact.json")
+    assert items[0].passages["mixed"] == (ROWS[0]["positive"][0], ROWS[0]["positive_wrong"][0])
+    assert items[1].passages["mixed"] == (ROWS[1]["positive_wrong"][0], ROWS[1]["positive"][0]), "wrong first"
+    mixed = result["summary"]["mixed"]
+    assert mixed["flags_conflict"]["value"] == 1.0 and mixed["correct"]["value"] == 1.0
+    assert result["summary"]["positive"]["flags_conflict"]["value"] == 0.0
+    first = next(r for r in result["records"] if r["id"] == "0" and r["condition"] == "mixed")
+    assert "Sources disagree" in first["answer"] and "Alice Smith" in first["answer"] and "Bob Jones" in first["answer"]
+
+
 def test_rgb_markdown_states_the_run(result: dict) -> None:
     text = rgb_markdown(result, environment("newsrag eval rgb en_fact.json"))
     assert "`newsrag eval rgb en_fact.json`" in text and "cores" in text
-    assert "| positive (true) | 1.000 (2/2) |" in text
+    assert "| positive (true) | 1.000 (2/2) |" in text and "| mixed (true and planted, interleaved) |" in text
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from rag.cli import main
 from rag.config import Settings
-from rag.evaluation.wice import evaluate, load_wice, summarise
+from rag.evaluation.wice import best_threshold, evaluate, load_wice, summarise
 
 ROWS = [
     {"label": "supported", "claim": "Alice Smith won the 2031 Widget Prize in Lisbon.",
@@ -46,13 +46,26 @@ def test_an_unknown_label_names_the_row(tmp_path: Path) -> None:
 
 def test_the_check_is_scored_against_the_labels(wice_file: Path, tmp_path: Path) -> None:
     result = evaluate(wice_file, Settings(index_root=tmp_path), progress=False)
-    verdicts = {r["id"]: (r["predicted"], r["rows"]) for r in result["records"]}
+    verdicts = {r["id"]: (r["predicted"], [row["supported"] for row in r["rows"]]) for r in result["records"]}
     # the second half of c2 (2020) and all of c3 are backed by nothing: only c1 is supported
     assert verdicts == {"c1": (True, [True]), "c2": (False, [False]), "c3": (False, [False, False])}
     s = result["summary"]
     assert (s["precision"]["value"], s["recall"]["value"], s["f1"], s["balanced_accuracy"]) == (1.0, 1.0, 1.0, 1.0)
     assert s["judged_supported_by_label"]["partially_supported"] == {"value": 0.0, "hits": 0.0, "n": 1}
+    assert {row["judge"] for r in result["records"] for row in r["rows"]} == {"fast"} and result["mode"] == "fast"
 
+
+def test_the_threshold_is_calibrated_on_the_verifier_rows_only() -> None:
+    def record(label: str, *rows: tuple[str, bool, float]) -> dict:
+        return {"label": label, "ms": 1.0, "predicted": False,
+                "rows": [{"judge": j, "supported": ok, "confidence": c} for j, ok, c in rows]}
+
+    records = [record("supported", ("fast", True, 0.9)),  # the fast check's "supported" stands at any threshold
+               record("supported", ("model", False, 0.8)),
+               record("partially_supported", ("model", False, 0.6)),
+               record("not_supported", ("fast", False, 0.0))]
+    best = best_threshold(records)
+    assert best["threshold"] == 0.8 and best["f1"] == 1.0 and best["balanced_accuracy"] == 1.0
 
 def test_summary_by_hand() -> None:
     records = [{"label": "supported", "predicted": True, "ms": 1.0}, {"label": "supported", "predicted": False,

@@ -240,10 +240,20 @@ def test_unsupported_claims_are_marked_with_their_reason(seed_settings: Settings
     result = check(f"Akram al-Kaabi refused to engage with Al-Sudani [{n}]. Kaabi met Sudani in Paris [{n}].",
                    ask_, seed_settings)
     html = render.answer_html(result)
-    supported, unsupported = html.split('<div class="nr-claim nr-unsupported">')
+    supported, unsupported = html.split('<div class="nr-claim nr-unsupported"')
     assert "Paris" not in supported and "Kaabi refused" in supported
     assert "Unsupported" in unsupported and "not in the cited source: Paris" in unsupported
-    assert "1 of 2 sentences supported" in html
+    assert "1 of 2 sentences supported by their sources (judged by: fast)" in html
+    assert 'title="not supported by the fast check (0% sure)"' in unsupported
+
+
+def test_a_contested_claim_is_flagged_with_who_contests_it(seed_settings: Settings) -> None:
+    result = answer(Ask(QUESTION, as_of=AS_OF), seed_settings)
+    claim = result.claims[0]
+    contested = replace(claim, contested_by=[replace(claim.citations[0], n=2)])
+    html = render.claim_html(contested)
+    assert '<span class="nr-flag">Contested</span>' in html
+    assert "supported by a verbatim quote (100% sure); contested by [2]" in html
 
 
 # --- the handler with the real local model -------------------------------------------------------------

@@ -110,20 +110,22 @@ def _link(path: str) -> str:
     return Path(os.path.relpath(Path(path).resolve(), REPORT_DIR.resolve())).as_posix()
 
 
+RGB_CONDITIONS = {"positive": "positive (true)", "wrong": "positive_wrong (planted error)",
+                  "mixed": "mixed (true and planted, interleaved)"}
+
+
 def rgb_markdown(result: dict[str, Any], env: dict[str, Any]) -> str:
     """The RGB table: accuracy on true passages; repeated error versus flagged conflict on wrong ones."""
-    pos, wrong = result["summary"]["positive"], result["summary"]["wrong"]
+    summary = result["summary"]
     rows = _header("RGB counterfactual", env) + [
         f"{result['questions']} questions; answerer `{result['llm']}`; given passages (up to top_k "
         f"{result['top_k']}), retrieval bypassed.",
         "",
         "| passages | answer right | repeats the planted error | flags the conflict | refused |",
         "|---|---:|---:|---:|---:|",
-        f"| positive (true) | {fmt(pos['correct'])} | {fmt(pos['repeats_error'])} | {fmt(pos['flags_conflict'])} "
-        f"| {fmt(pos['refused'])} |",
-        f"| positive_wrong (planted error) | {fmt(wrong['correct'])} | {fmt(wrong['repeats_error'])} | "
-        f"{fmt(wrong['flags_conflict'])} | {fmt(wrong['refused'])} |",
-    ]
+    ] + [f"| {label} | {fmt(summary[c]['correct'])} | {fmt(summary[c]['repeats_error'])} | "
+         f"{fmt(summary[c]['flags_conflict'])} | {fmt(summary[c]['refused'])} |"
+         for c, label in RGB_CONDITIONS.items() if c in summary]
     return "\n".join(rows) + "\n"
 
 
@@ -194,9 +196,17 @@ def wice_markdown(result: dict[str, Any], env: dict[str, Any]) -> str:
         "| checker | precision | recall | F1 | balanced accuracy | judged supported, by human label: supported / "
         "partially / not | ms per claim p50 / p95 |",
         "|---|---:|---:|---:|---:|---|---:|",
-        f"| newsrag, {result['mode']} mode | {fmt(s['precision'])} | {fmt(s['recall'])} | {s['f1']:.3f} | "
+        f"| newsrag, {_mode(result)} | {fmt(s['precision'])} | {fmt(s['recall'])} | {s['f1']:.3f} | "
         f"{s['balanced_accuracy']:.3f} | {fmt(by['supported'])} / {fmt(by['partially_supported'])} / "
         f"{fmt(by['not_supported'])} | {s['ms_per_claim']['p50']:.0f} / {s['ms_per_claim']['p95']:.0f} |",
         *[f"| {name} (published, held-out split) | | | {f1:.2f} | {bacc:.2f} | | |" for name, f1, bacc in ANCHORS],
     ]
+    if best := s.get("best_threshold_here"):
+        rows += ["", f"Verifier threshold {s['threshold']:g}. The threshold that maximises F1 on these claims "
+                 f"(in-sample, an upper bound elsewhere) is {best['threshold']:g}: F1 {best['f1']:.3f}, balanced "
+                 f"accuracy {best['balanced_accuracy']:.3f}."]
     return "\n".join(rows) + "\n"
+
+
+def _mode(result: dict[str, Any]) -> str:
+    return f"model mode ({result['verifier']})" if result["mode"] == "model" else f"{result['mode']} mode"

@@ -6,9 +6,10 @@ retrieval would have) and go to the same answerer ``rag.qa`` uses. A temporary i
 was the alternative; it would measure retrieval as well (and its time window drops RGB's undated
 passages whenever a question names a year), while this suite is about the answerer alone.
 
-Two conditions: the ``positive`` passages (accuracy: the answer names the true answer) and the
+Three conditions: the ``positive`` passages (accuracy: the answer names the true answer), the
 deliberately wrong ``positive_wrong`` ones (does the answer repeat the planted ``fakeanswer``, or
-flag the conflict with what is generally known?).
+flag the conflict with what is generally known?), and both mixed (the sources disagree: does the
+answer say so, citing both sides?).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from rag.config import Settings
 from rag.evaluation.metrics import rate
 from rag.types import Answer, Hit
 
-CONDITIONS = {"positive": "positive", "wrong": "positive_wrong"}
+CONDITIONS = {"positive": "positive", "wrong": "positive_wrong", "mixed": ""}
 # RGB's own detection looks for "factual errors"; an answerer may word it otherwise.
-CONFLICT = re.compile(r"factual errors?|incorrect|inaccura|contradict|conflict|inconsistent|not accurate|"
+CONFLICT = re.compile(r"factual errors?|disagree|incorrect|inaccura|contradict|conflict|inconsistent|not accurate|"
                       r"disput|mistaken|erroneous", re.IGNORECASE)
 
 
@@ -59,7 +60,18 @@ def load_rgb(path: Path) -> list[RgbItem]:
     else:
         rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     return [RgbItem(rid=str(r["id"]), query=r["query"], answers=answer_groups(r["answer"]), fake=str(r["fakeanswer"]),
-                    passages={c: tuple(r.get(key) or ()) for c, key in CONDITIONS.items()}) for r in rows]
+                    passages=_conditions(r, wrong_first=i % 2 == 1)) for i, r in enumerate(rows)]
+
+
+def _conditions(row: dict[str, Any], wrong_first: bool) -> dict[str, tuple[str, ...]]:
+    """The true passages, the planted-wrong ones, and both interleaved ("mixed": sources that disagree).
+
+    Which side comes first alternates from question to question, so neither is favoured by rank.
+    """
+    true, wrong = tuple(row.get("positive") or ()), tuple(row.get("positive_wrong") or ())
+    first, second = (wrong, true) if wrong_first else (true, wrong)
+    mixed = tuple(p for pair in zip(first, second, strict=False) for p in pair)
+    return {"positive": true, "wrong": wrong, "mixed": mixed}
 
 
 def _plain(text: str) -> str:

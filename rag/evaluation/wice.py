@@ -25,6 +25,7 @@ from rag.config import Settings
 from rag.embedding import Embedder
 from rag.evaluation import metrics as m
 from rag.types import Hit
+from rag.verify import Verifier, get_verifier
 
 LABELS = ("supported", "partially_supported", "not_supported")
 # Published on WiCE's held-out split, the same binary reading (Kamoi et al. 2023): F1, balanced accuracy.
@@ -60,26 +61,30 @@ def source(sentences: Sequence[str]) -> Hit:
     return Hit("wice", "wice", text, "", "", "", None, 0, len(text))
 
 
-def judge(claim: Claim, embedder: Embedder) -> dict[str, Any]:
-    """The checker's verdict on each row, the claim's verdict (its best row), and the time it took."""
+def judge(claim: Claim, embedder: Embedder, verifier: Verifier | None = None) -> dict[str, Any]:
+    """The checker's verdict on each row (and who judged it, how sure), the claim's verdict (its best row),
+    and the time it took."""
     started = time.perf_counter()
     rows = []
     for evidence in claim.evidence:
-        checked = check_claims(f"{claim.text} [1]", [source(evidence)], embedder)
-        rows.append(bool(checked) and all(c.supported for c in checked))
-    return {"id": claim.cid, "label": claim.label, "rows": rows, "predicted": any(rows),
+        checked = check_claims(f"{claim.text} [1]", [source(evidence)], embedder, verifier)
+        rows.append({"supported": bool(checked) and all(c.supported for c in checked),
+                     "judge": "+".join(sorted({c.judge for c in checked})),
+                     "confidence": min((c.confidence for c in checked), default=0.0)})
+    return {"id": claim.cid, "label": claim.label, "rows": rows, "predicted": any(r["supported"] for r in rows),
             "ms": round(1000 * (time.perf_counter() - started), 1)}
 
 
-def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def summarise(records: Sequence[dict[str, Any]], said: Sequence[bool] | None = None) -> dict[str, Any]:
     """Precision, recall and F1 of "supported", balanced accuracy, and the verdicts by human label."""
     gold = [r["label"] == "supported" for r in records]
-    said = [r["predicted"] for r in records]
+    said = [r["predicted"] for r in records] if said is None else list(said)
     tp = sum(g and p for g, p in zip(gold, said, strict=True))
     precision, recall = m.Rate(tp, sum(said)), m.Rate(tp, sum(gold))
     negatives = m.Rate(sum(not g and not p for g, p in zip(gold, said, strict=True)), len(gold) - sum(gold))
     f1 = 2 * precision.value * recall.value / (precision.value + recall.value) if tp else 0.0
-    by_label = {label: m.rate(r["predicted"] for r in records if r["label"] == label).as_dict() for label in LABELS}
+    by_label = {label: m.rate(p for r, p in zip(records, said, strict=True) if r["label"] == label).as_dict()
+                for label in LABELS}
     times = [r["ms"] for r in records]
     return {"claims": len(records), "precision": precision.as_dict(), "recall": recall.as_dict(), "f1": f1,
             "balanced_accuracy": (recall.value + negatives.value) / 2 if records else float("nan"),
@@ -87,12 +92,36 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "ms_per_claim": {"p50": percentile(times, 50), "p95": percentile(times, 95)}}
 
 
+def best_threshold(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The verifier threshold that maximises F1 on these claims, and the figures it gives: how a threshold
+    is calibrated on dev (in-sample here, so an upper bound for other data)."""
+    if not any(r["label"] == "supported" for r in records):
+        return {}
+    def said(record: dict[str, Any], threshold: float) -> bool:
+        return any(row["confidence"] >= threshold if row["judge"] == "model" else row["supported"]
+                   for row in record["rows"])
+
+    cuts = sorted({round(row["confidence"], 3) for r in records for row in r["rows"] if row["judge"] == "model"})
+    scored = [(summarise(records, [said(r, t) for r in records]), t) for t in cuts]
+    if not scored:
+        return {}
+    figures, threshold = max(scored, key=lambda item: item[0]["f1"])
+    return {"threshold": threshold, **{k: figures[k] for k in ("precision", "recall", "f1", "balanced_accuracy")}}
+
+
 def evaluate(path: Path, settings: Settings, *, limit: int | None = None, progress: bool = True) -> dict[str, Any]:
-    """Run the checker over the claims; figures and a record per claim."""
+    """Run the checker, in the settings' check mode, over the claims; figures and a record per claim."""
     from rag.embedding import get_embedder
 
     claims = load_wice(path)[:limit]
     embedder = get_embedder(settings, "query")
-    records = [judge(c, embedder) for c in tqdm(claims, desc="checking", unit=" claims", disable=not progress)]
-    return {"suite": "wice", "data": str(path), "mode": "fast", "embed_model": settings.query_embed_model,
-            "summary": summarise(records), "records": records}
+    verifier = get_verifier(settings)
+    records = [judge(c, embedder, verifier)
+               for c in tqdm(claims, desc="checking", unit=" claims", disable=not progress)]
+    result = {"suite": "wice", "data": str(path), "mode": "model" if verifier else "fast",
+              "verifier": verifier.name if verifier else "", "embed_model": settings.query_embed_model,
+              "summary": summarise(records), "records": records}
+    if verifier:
+        result["summary"]["threshold"] = verifier.threshold
+        result["summary"]["best_threshold_here"] = best_threshold(records)
+    return result

@@ -90,11 +90,22 @@ def chip(n: int, hit: Hit, citations: Iterable[Citation] = ()) -> str:
 def claim_html(claim: Claim) -> str:
     """One sentence and its chips; an unsupported one (lenient mode) is marked with the reason."""
     chips = "".join(chip(c.n, c.hit, [c]) for c in claim.citations)
+    judged = f'data-judge="{_e(claim.judge)}" title="{_e(judged_by(claim))}"'
     if claim.supported:
-        return f'<div class="nr-claim"><span class="nr-text">{_e(claim.text)}</span> {chips}</div>'
+        flag = '<span class="nr-flag">Contested</span> ' if claim.contested_by else ""
+        return f'<div class="nr-claim" {judged}>{flag}<span class="nr-text">{_e(claim.text)}</span> {chips}</div>'
     reason = _e(claim.reason or "its sources do not say this")
-    return (f'<div class="nr-claim nr-unsupported"><span class="nr-flag" title="{reason}">Unsupported</span> '
+    return (f'<div class="nr-claim nr-unsupported" {judged}><span class="nr-flag" title="{reason}">Unsupported</span> '
             f'<span class="nr-text">{_e(claim.text)}</span> <span class="nr-reason">({reason})</span> {chips}</div>')
+
+
+def judged_by(claim: Claim) -> str:
+    """Who judged the sentence and how sure it was, as a tooltip says it."""
+    who = {"model": "the model verifier", "quote": "a verbatim quote", "fast": "the fast check"}.get(claim.judge,
+                                                                                                  claim.judge)
+    verdict = "supported" if claim.supported else "not supported"
+    contested = f"; contested by [{', '.join(str(c.n) for c in claim.contested_by)}]" if claim.contested_by else ""
+    return f"{verdict} by {who} ({claim.confidence:.0%} sure){contested}"
 
 
 def answer_html(answer: Answer, asked: str = "") -> str:
@@ -111,7 +122,11 @@ def answer_html(answer: Answer, asked: str = "") -> str:
     else:
         body = "".join(claim_html(c) for c in answer.claims)
         supported = sum(c.supported for c in answer.claims)
-        notes.append(f"{supported} of {len(answer.claims)} sentences supported by their sources")
+        judges = sorted({c.judge for c in answer.claims})
+        notes.append(f"{supported} of {len(answer.claims)} sentences supported by their sources "
+                     f"(judged by: {', '.join(judges)})")
+        if contested := sum(bool(c.contested_by) for c in answer.claims):
+            notes.append(f"{contested} contested: other sources state it differently")
         notes.append(_e(recency_note(answer)))
     meta = f'<div class="nr-meta">{" · ".join(notes)}</div>' if notes else ""
     kind = "nr-answer nr-refused" if answer.refused else "nr-answer"
