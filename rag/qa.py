@@ -16,8 +16,9 @@ from datetime import date
 
 from rag import grounded
 from rag.choices import split_alternatives
-from rag.citations import check_claims, contest, disagreement, disputes, neutralise
+from rag.citations import check_claims, disagreement, neutralise
 from rag.config import Settings
+from rag.disputes import contest, disputes
 from rag.embedding import get_embedder
 from rag.extractive import extract
 from rag.llm import Generator as Model

@@ -4,8 +4,9 @@ from datetime import date
 
 import pytest
 
-from rag.citations import check_claims, contest, is_instruction, split_claims, strip_unknown_markers
+from rag.citations import check_claims, is_instruction, split_claims, strip_unknown_markers
 from rag.config import Settings
+from rag.disputes import contest
 from rag.embedding import Embedder, get_embedder
 from rag.types import Claim, Hit
 

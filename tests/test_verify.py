@@ -49,6 +49,9 @@ def test_the_mode_picks_the_verifier(tmp_path: Path) -> None:
         get_verifier(empty.model_copy(update={"check_mode": "model"}))
     served = empty.model_copy(update={"check_mode": "auto"})
     assert get_verifier(served, "openai").model.name.startswith("openai"), "the answerer's own model verifies"
+    installed = Settings(index_root=tmp_path, models_dir=MODELS_DIR, check_mode="auto")
+    assert get_verifier(installed).model.name == "local:qwen2.5-coder-1.5b", "auto: the bundled model, installed"
+    assert get_verifier(installed, "local:qwen2.5-coder-0.5b").model.name == "local:qwen2.5-coder-0.5b"
 
 
 class Recording:
