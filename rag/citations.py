@@ -280,7 +280,10 @@ def _verbatim(claim: str, text: str) -> bool:
 
 def _opposed_in(claim: str, pool: list[Candidate]) -> str:
     """Whether the single cited sentence that says most of the claim says the opposite of it (a sentence
-    holding under OPPOSED_WORDS of the claim's words is about something else, negated or not)."""
+    holding under OPPOSED_WORDS of the claim's words is about something else, negated or not). A claim of
+    one or two words ("Alaska.", a chosen alternative) states no relation that could be opposed."""
+    if len(set(terms(claim))) < 3:
+        return ""
     closest = _lexical_best(claim, [c for c in pool if sentence_count(c.text) == 1], OPPOSED_WORDS)
     return opposed(claim, closest[0].text) if closest else ""
 

@@ -155,3 +155,8 @@ def test_a_reported_disagreement_is_judged_on_its_quote(embedder: Embedder) -> N
     (claim,) = check_claims('Sources disagree: "The company confirmed that the terminal would reopen next week." [1]',
                             [hit(RAID)], embedder)
     assert claim.supported and claim.judge == "quote"
+
+
+def test_a_one_word_answer_is_not_opposed_by_a_negation_near_it(embedder: Embedder) -> None:
+    source = [hit("The chain calls the Cauliflower Sandwich plant-forward, not vegetarian, though it has no meat.")]
+    assert one("Cauliflower [1].", source, embedder).supported
