@@ -92,12 +92,11 @@ def _disagreements(written: Written, question: str) -> Written:
 
     Sources that disagree on a figure, a name or a date are never settled silently: each contested
     sentence is followed by the contradicting sentence, quoted and cited, so both sides are shown.
-    When the answer states neither side (it quoted another sentence), the first two sentences of the
-    sources that disagree on what was asked are added instead.
+    When the answer states neither side (it quoted another sentence, or found nothing to say), the
+    first two sentences on which the sources disagree about what was asked are shown instead: that
+    they disagree is the answer a reader needs, better than a refusal.
     """
     claims = contest(written.claims, written.sources, question)
-    if not claims:
-        return written
     if not any(c.contested_by for c in claims):
         found = disputes(question, written.sources)
         if not found:

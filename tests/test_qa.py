@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.qa import REFUSAL, Ask, answer, check, stream_answer
+from rag.qa import REFUSAL, Ask, Written, _disagreements, answer, check, stream_answer
 from rag.sources import read_sources
-from rag.types import Answer, Article
+from rag.types import Answer, Article, Hit
 
 SEEDS = Path(__file__).parent.parent / "seeds"
 AS_OF = date(2023, 10, 26)
@@ -66,3 +66,17 @@ def test_check_verifies_a_given_answer(settings: Settings) -> None:
     assert [c.supported for c in result.claims] == [True, False, False]
     assert "Paris" in result.claims[1].reason
     assert result.to_dict()["claims"][0]["citations"][0]["hit"]["published"] == "2023-10-25"
+
+
+def test_sources_that_disagree_are_shown_instead_of_a_refusal() -> None:
+    def source(doc: str, outlet: str, figure: str) -> Hit:
+        text = f"The fire at the Ostrava chemical plant injured {figure} workers, the regional fire service said."
+        return Hit(chunk_id=doc, doc_id=doc, text=text, title="Fire", outlet=outlet, url=f"https://{doc}.example/",
+                   published=date(2031, 3, 2), start=0, end=len(text))
+
+    sources = [source("a", "Ostrava Daily", "14"), source("b", "Prague Wire", "41")]
+    shown = _disagreements(Written("", [], sources), "How many workers did the Ostrava chemical plant fire injure?")
+    assert shown.text.startswith('Sources disagree: "The fire at the Ostrava chemical plant injured 14 workers')
+    assert [c.citations[0].n for c in shown.claims] == [1, 2] and all(c.supported for c in shown.claims)
+    same = [source("a", "Ostrava Daily", "14"), source("c", "Brno Post", "14")]
+    assert _disagreements(Written("", [], same), "How many workers did the fire injure?").claims == []
