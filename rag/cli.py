@@ -204,8 +204,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = _settings(args)
     flags = {"--weeks": getattr(args, "weeks", None), "--limit": args.limit, "--sample": getattr(args, "sample", None),
              "--llm": getattr(args, "llm", None), "--index": getattr(args, "index", None),
-             "--mode": getattr(args, "mode", None)}
-    command = " ".join(["newsrag eval", args.suite, args.path, *(f"{k} {v}" for k, v in flags.items() if v)])
+             "--mode": getattr(args, "mode", None), "--nota": getattr(args, "nota", None) or None}
+    given = [k if v is True else f"{k} {v}" for k, v in flags.items() if v]  # a bare flag (--nota) alone
+    command = " ".join(["newsrag eval", args.suite, args.path, *given])
     env = report.environment(command)
     try:
         result, text = _run_suite(args, settings, env)
@@ -227,7 +228,7 @@ def _run_suite(args: argparse.Namespace, settings: Settings, env: dict) -> tuple
 
         weeks = [w.strip() for w in args.weeks.split(",") if w.strip()] if args.weeks else None
         result = evaluate(Path(args.path), settings, weeks=weeks, limit=args.limit, llm=args.llm,
-                          index=args.index, sample=args.sample)
+                          index=args.index, sample=args.sample, nota=args.nota)
         plots = report.write_plots(result, Path(args.plots)) if args.plots else {}
         text = report.realtimeqa_markdown(result, env, plots)
     elif args.suite == "wice":
@@ -415,6 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
     er.add_argument("--weeks", help="comma-separated week ids, e.g. 20220617,20220624 (default: all)")
     er.add_argument("--index", help="reuse this index if it exists (default: rtqa-<weeks>, built from the pool)")
     er.add_argument("--plots", default="docs/img", metavar="DIR", help="where PNG plots go ('' for none)")
+    er.add_argument("--nota", action="store_true",
+                    help='ask the "None of the above" variants (*_qa_nota.jsonl): where the true answer was removed '
+                         "from the list, an answer naming no listed choice is right")
     er.add_argument("--sample", type=int, metavar="N",
                     help="ask N questions spread evenly over the set (the same N every run; default: all)")
     eg = ev_sub.add_parser("rgb", help="RGB counterfactual: accuracy, planted errors repeated or flagged")

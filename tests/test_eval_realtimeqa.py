@@ -181,3 +181,23 @@ def test_cli_prints_the_table_and_writes_json_and_plots(data: Path, settings: Se
 def test_cli_names_a_bad_week(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "realtimeqa", str(data), "--weeks", "20220101", "--plots", ""]) == 2
     assert f"weeks 20220101 not in {data}; it has {WEEK}" in capsys.readouterr().err
+
+
+def test_none_of_the_above_variants_score_an_answer_naming_no_listed_choice(data: Path, settings: Settings,
+                                                                           result: dict) -> None:
+    rows = [{"question_id": f"{WEEK}_0_nota", "question_date": "2031/01/09", "question_sentence": QUESTIONS[0][0],
+             "choices": ["Paris", "Berlin", "Madrid", "None of the above"], "answer": ["3"]},
+            {"question_id": f"{WEEK}_1_nota", "question_date": "2031/01/09", "question_sentence": QUESTIONS[1][0],
+             "choices": ["Lions", "Cobras", "Otters", "None of the above"], "answer": ["1"]}]
+    (data / f"{WEEK}_qa_nota.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    try:
+        nota = evaluate(data, settings, llm="extractive", progress=False, nota=True, index=result["index"])
+    finally:
+        (data / f"{WEEK}_qa_nota.jsonl").unlink()
+    records = {r["id"]: r for r in nota["records"]}
+    summit, cup = records[f"{WEEK}_0_nota"], records[f"{WEEK}_1_nota"]
+    assert summit["gold_nota"] and "Rome" in summit["answer"] and summit["mc_correct"], "Rome is not listed"
+    assert not cup["gold_nota"] and "Cobras" in cup["answer"] and cup["mc_correct"]
+    split = nota["summary"]["nota"]
+    assert split["none_of_the_above"]["accuracy"]["value"] == 1.0 and split["listed_choice"]["accuracy"]["n"] == 1
+    assert nota["nota"] and "nota" not in result["summary"], "the plain questions have no such split"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -28,7 +29,9 @@ from rag.types import Article
 
 RECALL_DEPTH = 10  # distinct articles scored for recall@k and MRR
 RECALL_PASSAGES = 40  # passages retrieved to find them (articles contribute several passages)
-KINDS = ("qa", "gold", "gcs")
+KINDS = ("qa", "gold", "gcs", "qa_nota")
+_FILE = re.compile(r"^(?P<week>.+?)_(?P<kind>qa_nota|qa|gold|gcs)$")
+NOTA = "none of the above"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,11 @@ class Question:
     gold_texts: tuple[str, ...]
 
     @property
+    def gold_is_nota(self) -> bool:
+        """The true answer was removed from the list: "None of the above" is right (the ``--nota`` variants)."""
+        return self.gold_choice is not None and self.choices[self.gold_choice].strip().lower() == NOTA
+
+    @property
     def asked(self) -> str:
         """The question as a user types it: "Which city ...: Rome, Paris or Oslo?"."""
         stem = self.sentence.strip().rstrip("?").rstrip()
@@ -53,16 +61,16 @@ class Question:
         return f"{stem}: {listed} or {self.choices[-1]}?" if listed else f"{stem}: {self.choices[0]}?"
 
 
-def week_files(root: Path, weeks: Sequence[str] | None = None) -> dict[str, dict[str, Path]]:
-    """week id -> {"qa"|"gold"|"gcs": path}; unknown weeks are an error that lists the known ones."""
+def week_files(root: Path, weeks: Sequence[str] | None = None, questions: str = "qa") -> dict[str, dict[str, Path]]:
+    """week id -> {"qa"|"qa_nota"|"gold"|"gcs": path}, the weeks that have ``questions`` files; unknown weeks
+    are an error that lists the known ones."""
     found: dict[str, dict[str, Path]] = {}
     for path in sorted(root.glob("*_*.jsonl")):
-        week, _, kind = path.stem.rpartition("_")
-        if kind in KINDS:
-            found.setdefault(week, {})[kind] = path
-    found = {w: files for w, files in found.items() if "qa" in files}
+        if match := _FILE.match(path.stem):
+            found.setdefault(match["week"], {})[match["kind"]] = path
+    found = {w: files for w, files in found.items() if questions in files}
     if not found:
-        raise ValueError(f"no RealTime QA weeks (*_qa.jsonl) in {root}: give the folder of the weekly files")
+        raise ValueError(f"no RealTime QA weeks (*_{questions}.jsonl) in {root}: give the folder of the weekly files")
     missing = sorted(set(weeks or ()) - set(found))
     if missing:
         raise ValueError(f"weeks {', '.join(missing)} not in {root}; it has {', '.join(sorted(found))}")
@@ -75,21 +83,22 @@ def _jsonl(path: Path | None) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def load_questions(files: dict[str, dict[str, Path]]) -> list[Question]:
-    """The questions of the weeks, in file order, each with its gold articles (often none)."""
-    questions = []
+def load_questions(files: dict[str, dict[str, Path]], questions: str = "qa") -> list[Question]:
+    """The questions of the weeks (``questions``: "qa", or "qa_nota" for the "None of the above" variants), in
+    file order, each with its gold articles (often none)."""
+    found = []
     for paths in files.values():
         gold = {row["question_id"]: row.get("search_result") or [] for row in _jsonl(paths.get("gold"))}
-        for row in _jsonl(paths["qa"]):
+        for row in _jsonl(paths[questions]):
             articles = [a for a in gold.get(row["question_id"], []) if a.get("url")]
             answer = row.get("answer") or []
-            questions.append(Question(
+            found.append(Question(
                 qid=row["question_id"], as_of=date.fromisoformat(row["question_date"].replace("/", "-")),
                 sentence=row["question_sentence"], choices=tuple(row.get("choices") or ()),
                 gold_choice=int(answer[0]) if answer else None,
                 gold_urls=tuple(a["url"] for a in articles), gold_texts=tuple(a.get("text") or "" for a in articles),
             ))
-    return questions
+    return found
 
 
 def pool_targets(files: dict[str, dict[str, Path]]) -> list[str]:
@@ -167,10 +176,29 @@ def ask_one(q: Question, keys: set[str], settings: Settings, llm: str) -> dict[s
         "gold_urls": list(q.gold_urls), "gold_rank": m.first_rank(ranked, keys), "ranked": ranked,
         "answer": result.text, "answerer": result.answerer, "refused": result.refused,
         "named": m.named_choices(result.text, q.choices),
-        "mc_correct": q.gold_choice is not None and m.choice_correct(result.text, q.choices, q.gold_choice),
+        "mc_correct": correct(q, result.text, result.refused), "gold_nota": q.gold_is_nota,
         "citations": asdict(counts), "timings": {**result.timings, "end_to_end_ms": elapsed},
         "choice_readings": result.choice_readings,
     }
+
+
+def correct(q: Question, text: str, refused: bool) -> bool:
+    """The answer names the gold choice and no other. When the gold is "None of the above", an answer naming
+    no listed choice is right too (a refusal, or a quote naming the unlisted answer), and naming one is wrong."""
+    if q.gold_choice is None:
+        return False
+    named = [] if refused else m.named_choices(text, q.choices)
+    return named in ([], [q.gold_choice]) if q.gold_is_nota else named == [q.gold_choice]
+
+
+def nota_split(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Accuracy and refusals apart for questions whose answer is "None of the above" and the others."""
+    if not any(r.get("gold_nota") for r in records):
+        return {}
+    return {"nota": {name: {"accuracy": m.rate(r["mc_correct"] for r in part).as_dict(),
+                            "refusal": m.rate(r["refused"] for r in part).as_dict()}
+                     for name, part in (("none_of_the_above", [r for r in records if r.get("gold_nota")]),
+                                        ("listed_choice", [r for r in records if not r.get("gold_nota")]))}}
 
 
 def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -193,6 +221,7 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "citation_precision": cites["precision"].as_dict(),
         "latency_ms": m.latency([r["timings"] for r in records]),
         **position_bias(scored),
+        **nota_split(scored),
     }
 
 
@@ -230,12 +259,16 @@ def sampled(questions: Sequence[Question], sample: int | None) -> list[Question]
 
 def evaluate(root: Path, settings: Settings, *, weeks: Sequence[str] | None = None, limit: int | None = None,
              llm: str | None = None, index: str | None = None, progress: bool = True,
-             sample: int | None = None) -> dict[str, Any]:
-    """Run the suite: prepare the pool's index, ask every question, and return figures and per-question records."""
+             sample: int | None = None, nota: bool = False) -> dict[str, Any]:
+    """Run the suite: prepare the pool's index, ask every question, and return figures and per-question records.
+
+    ``nota`` asks the "None of the above" variants (``*_qa_nota.jsonl``) instead of the plain questions.
+    """
     from rag.evaluation.baseline import bm25_choice_counts, pool_articles
 
-    files = week_files(root, weeks)
-    questions = sampled(load_questions(files)[:limit], sample)
+    kind = "qa_nota" if nota else "qa"
+    files = week_files(root, weeks, kind)
+    questions = sampled(load_questions(files, kind)[:limit], sample)
     llm = llm or settings.llm
     settings, prepared = prepare_index(files, settings, index, progress)
     keys, in_index = gold_keys(questions, settings)
@@ -247,5 +280,6 @@ def evaluate(root: Path, settings: Settings, *, weeks: Sequence[str] | None = No
     return {
         "suite": "realtimeqa", "data": str(root), "weeks": list(files), "llm": llm, "index": settings.index,
         "index_prepared": prepared, "gold_articles_in_index": in_index.as_dict(), "top_k": settings.top_k,
-        "embed_model": settings.embed_model, "sample": sample, "summary": summarise(records), "records": records,
+        "embed_model": settings.embed_model, "sample": sample, "nota": nota, "summary": summarise(records),
+        "records": records,
     }

@@ -84,6 +84,7 @@ def realtimeqa_markdown(result: dict[str, Any], env: dict[str, Any], plots: dict
         f"| baseline in the same run: BM25 top-5 articles, most-mentioned choice | "
         f"{fmt(s.get('mc_baseline_bm25_count', {'value': float('nan'), 'hits': 0, 'n': 0}))} | |",
         f"| refusal rate (all) | {fmt(s['refusal'])} | |",
+        *_nota_rows(s.get("nota")),
         *_choice_rows(s.get("choice_pick")),
         f"| citation recall, ALCE (answer sentences) | {fmt(s['citation_recall'])} | |",
         f"| citation precision, ALCE (citations) | {fmt(s['citation_precision'])} | |",
@@ -92,6 +93,15 @@ def realtimeqa_markdown(result: dict[str, Any], env: dict[str, Any], plots: dict
     ]
     rows += ["", *[f"![{name}]({_link(path)})" for name, path in (plots or {}).items()]] if plots else []
     return "\n".join(rows) + "\n"
+
+
+def _nota_rows(nota: dict[str, Any] | None) -> list[str]:
+    """Accuracy and refusals where "None of the above" is right (a refusal counts), and where a listed choice is."""
+    if not nota:
+        return []
+    return [f"| {label}: accuracy / refused | {fmt(nota[key]['accuracy'])} / {fmt(nota[key]['refusal'])} | |"
+            for key, label in (("none_of_the_above", '"None of the above" is right (naming no listed choice counts)'),
+                               ("listed_choice", "a listed choice is right"))]
 
 
 def _choice_rows(picks: dict[str, Any] | None) -> list[str]:
