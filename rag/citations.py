@@ -70,6 +70,7 @@ class Candidate:
     text: str
     start: int
     end: int
+    single: bool = True  # one sentence, not an adjacent pair
 
 
 def split_claims(text: str) -> list[tuple[str, list[int]]]:
@@ -118,7 +119,8 @@ def candidates(n: int, hit: Hit) -> list[Candidate]:
     """
     spans = sentence_spans(hit.text)
     pairs = [(a, d) for (a, _), (_, d) in zip(spans, spans[1:], strict=False)]
-    return [Candidate(n, hit, hit.text[a:b].strip(), hit.start + a, hit.start + b) for a, b in spans + pairs
+    return [Candidate(n, hit, hit.text[a:b].strip(), hit.start + a, hit.start + b, single)
+            for single, places in ((True, spans), (False, pairs)) for a, b in places
             if not is_instruction(hit.text[a:b])]
 
 
@@ -128,10 +130,10 @@ def check_claims(text: str, sources: Sequence[Hit], embedder: Embedder, verifier
 
     The fast check decides first. A verifier (model mode) is asked only where the fast check finds no
     support but nothing against it either: a fact absent from the cited text, or a sentence saying the
-    opposite, needs no model, and on WiCE dev letting the model overrule the fast check's "supported"
-    lost more than it gained (docs/BENCHMARKS.md).
+    opposite, needs no model; and in trials the verifier alone judged worse than the fast check, while
+    rescuing what the fast check could not place gained the most (docs/BENCHMARKS.md).
     """
-    claims = [(_reported(claim), numbers) for claim, numbers in split_claims(text)]
+    claims = [(_quoted(claim), numbers) for claim, numbers in split_claims(text)]
     pools = [_pool(numbers, sources) for _, numbers in claims]
     pending = {i: (claim, pools[i]) for i, (claim, _) in enumerate(claims)
                if pools[i] and not _lexical_best(claim, pools[i])}
@@ -144,7 +146,7 @@ def disagreement(quote: str) -> str:
     return f'{DISAGREEMENT}"{quote}"'
 
 
-def _reported(claim: str) -> str:
+def _quoted(claim: str) -> str:
     """A reported sentence is judged on what it quotes; the lead is the answer's framing, not a claim."""
     if claim.startswith(DISAGREEMENT) or claim.startswith('"'):
         inner = claim.removeprefix(DISAGREEMENT)
@@ -240,14 +242,10 @@ def evidence(claim: str, pool: list[Candidate], count: int = EVIDENCE_SENTENCES)
 
     A whole article would cost a small model seconds per claim and bury the sentence that matters.
     """
-    singles = [c for c in pool if sentence_count(c.text) == 1] or pool
+    singles = [c for c in pool if c.single] or pool
     wanted = set(terms(claim))
     ranked = sorted(range(len(singles)), key=lambda i: -len(wanted & set(terms(singles[i].text))))
     return [singles[i].text for i in sorted(ranked[:count])]
-
-
-def sentence_count(text: str) -> int:
-    return len(sentence_spans(text))
 
 
 def spread(claim: str, texts: Sequence[str]) -> float:
@@ -284,7 +282,7 @@ def _opposed_in(claim: str, pool: list[Candidate]) -> str:
     one or two words ("Alaska.", a chosen alternative) states no relation that could be opposed."""
     if len(set(terms(claim))) < 3:
         return ""
-    closest = _lexical_best(claim, [c for c in pool if sentence_count(c.text) == 1], OPPOSED_WORDS)
+    closest = _lexical_best(claim, [c for c in pool if c.single], OPPOSED_WORDS)
     return opposed(claim, closest[0].text) if closest else ""
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from rag.citations import is_instruction
 from rag.sentences import STOPWORDS, sentence_spans, terms
@@ -65,15 +66,14 @@ def _contradiction(claim: Claim, n: int, hit: Hit, asked: set[str]) -> Citation 
     return None
 
 
-def _swapped(mine: str, theirs: str, facts: set[str]) -> bool:
+def _swapped(mine: str, theirs: str, facts: Set[str]) -> bool:
     """``theirs`` repeats most of ``mine`` word for word, but where ``mine`` has one of ``facts`` it has
     a different number (for a number) or name (for a name), and no other word of ``mine`` is replaced."""
-    a, b = [t.lower() for t in _tokens(mine)], [t.lower() for t in _tokens(theirs)]
+    (a, _), (b, names) = _parsed(mine), _parsed(theirs)
     matcher = SequenceMatcher(None, a, b, autojunk=False)
     same = sum(block.size for block in matcher.get_matching_blocks())
     if same < CONTEXT_WORDS or same < SAME_WORDS * len(a):
         return False
-    names = _fact_tokens(theirs)
     swapped = False
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag != "replace":
@@ -85,6 +85,13 @@ def _swapped(mine: str, theirs: str, facts: set[str]) -> bool:
         elif any(t not in STOPWORDS for t in a[i1:i2]):
             return False  # another word of the claim replaced too ("raid" / "strike"): another event, not a dispute
     return swapped
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """A sentence's lower-cased tokens and its facts. Cached: every claim is compared with every sentence of
+    every source, and the same sentences come back for each claim."""
+    return tuple(t.lower() for t in _tokens(text)), frozenset(_fact_tokens(text))
 
 
 def _headline(text: str) -> bool:
@@ -119,7 +126,7 @@ def disputes(question: str, sources: Sequence[Hit]) -> list[tuple[Citation, Cita
     for i, (n, hit, a, b) in enumerate(about):
         mine = hit.text[a:b]
         for m, other, c, d in about[i + 1:]:
-            if other.doc_id != hit.doc_id and _swapped(mine, other.text[c:d], _fact_tokens(mine) - asked):
+            if other.doc_id != hit.doc_id and _swapped(mine, other.text[c:d], _parsed(mine)[1] - asked):
                 found.append((Citation(n, hit, mine, hit.start + a, hit.start + b, 0.0),
                               Citation(m, other, other.text[c:d], other.start + c, other.start + d, 0.0)))
     return found

@@ -11,11 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from rag import models
 from rag.config import Settings
-from rag.llm import Generator, get_generator
+from rag.llm import Generator, LLMError, get_generator, local_model_path
 from rag.prompts import load_prompt
 
 THRESHOLD = 0.6  # calibrated on WiCE dev (best F1 on 4 of 5 folds of 5-fold CV): docs/BENCHMARKS.md
@@ -30,7 +28,7 @@ class Verifier:
 
     @property
     def name(self) -> str:
-        return str(getattr(self.model, "name", "model"))
+        return self.model.name
 
     def p_supported(self, claim: str, evidence: Sequence[str]) -> float:
         """P("yes") over P("yes") + P("no") for the first token of the reply; 0.5 when neither is likely."""
@@ -69,11 +67,8 @@ def available(spec: str, settings: Settings) -> bool:
     kind, _, arg = spec.partition(":")
     if kind != "local":
         return True
-    name = arg or settings.local_model
-    if name not in models.MODELS:
-        return Path(name).expanduser().is_file()
     try:
-        models.path(name, settings.models_dir)
-    except models.ModelError:
+        local_model_path(arg, settings)
+    except LLMError:
         return False
     return True

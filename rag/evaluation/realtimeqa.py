@@ -29,7 +29,6 @@ from rag.types import Article
 
 RECALL_DEPTH = 10  # distinct articles scored for recall@k and MRR
 RECALL_PASSAGES = 40  # passages retrieved to find them (articles contribute several passages)
-KINDS = ("qa", "gold", "gcs", "qa_nota")
 _FILE = re.compile(r"^(?P<week>.+?)_(?P<kind>qa_nota|qa|gold|gcs)$")
 NOTA = "none of the above"
 
