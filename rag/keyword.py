@@ -3,7 +3,8 @@
 It lives in ``<index>/keyword/`` as immutable builds (``<stamp>/``) and a ``CURRENT`` file naming
 the live one: a rebuild is written aside and swapped in by one atomic rename, so readers never
 see half an index. A build holds the BM25 matrices (bm25s), the chunk ids in row order and
-per-chunk ``published_int`` and ``outlet`` arrays: date and outlet filters become a weight mask.
+per-chunk ``published_int`` and ``outlet`` arrays and every passage's event dates (one row per
+span): date and outlet filters become a weight mask.
 
 Chroma stays the single source of truth: the index is rebuilt from the collection after an
 ingest that wrote something (never per query).
@@ -36,6 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from rag.types import Hit
 
 if TYPE_CHECKING:
     from rag.store import Store
@@ -71,14 +74,36 @@ def query_terms(text: str) -> list[str]:
     return _tokenizer().tokenize([text], return_as="string", show_progress=False)[0]
 
 
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Which passages a search may return; dates are yyyymmdd integers, None for no bound.
+
+    ``start``/``end`` bound the publication date (the as-of date, --from/--to). ``asked`` is the
+    window a question asks about, (first day, last day, last publication day of reports on it):
+    a passage is in it when one of its event dates falls in the window, or when it was published
+    between the first day and the last publication day.
+    """
+
+    start: int | None = None
+    end: int | None = None
+    outlet: str | None = None
+    asked: tuple[int, int, int] | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self == Filters()
+
+
 @dataclass
 class KeywordIndex:
-    """One loaded build: BM25 rows align with ``ids``, ``published`` and ``outlets``."""
+    """One loaded build: BM25 rows align with ``ids``, ``published`` and ``outlets``; ``events`` holds
+    (row, first day, last day) for each event date a passage mentions."""
 
     stamp: str
     ids: list[str]
     published: np.ndarray  # int32 yyyymmdd, 0 for undated
     outlets: np.ndarray  # str
+    events: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int32))
     bm25: Any = None  # bm25s.BM25; None for an empty index
     revision: str = ""  # the server collection's revision it was built from ("" when embedded)
     outlet_names: dict[str, str] = field(init=False, repr=False)  # casefolded -> stored spelling
@@ -93,31 +118,36 @@ class KeywordIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def narrowing(self, start: int | None, end: int | None,
-                  outlet: str | None) -> tuple[int | None, int | None, str | None]:
-        """Only the filters that exclude something here: a no-op filter still costs Chroma a full scan."""
-        return (start if start is not None and self.oldest < start else None,
-                end if end is not None and self.newest > end else None,
-                outlet if outlet is not None and set(self.outlet_names.values()) != {outlet} else None)
+    def narrowing(self, filters: Filters) -> Filters:
+        """Only the filters that exclude something here: a no-op filter still costs a full scan."""
+        start, end, outlet = filters.start, filters.end, filters.outlet
+        return Filters(start if start is not None and self.oldest < start else None,
+                       end if end is not None and self.newest > end else None,
+                       outlet if outlet is not None and set(self.outlet_names.values()) != {outlet} else None,
+                       filters.asked)
 
-    def mask(self, start: int | None = None, end: int | None = None, outlet: str | None = None) -> np.ndarray:
+    def mask(self, filters: Filters) -> np.ndarray:
         """1.0 for rows the filters keep, 0.0 for the rest (bm25s multiplies scores by it)."""
-        keep = (self.published >= (start or 0)) & (self.published <= (end or 99991231))
-        if outlet is not None:
-            keep &= self.outlets == outlet
+        keep = (self.published >= (filters.start or 0)) & (self.published <= (filters.end or 99991231))
+        if filters.outlet is not None:
+            keep &= self.outlets == filters.outlet
+        if filters.asked is not None:
+            first, last, reported = filters.asked
+            asked = (self.published >= first) & (self.published <= reported)
+            rows, starts, ends = self.events.T
+            asked[rows[(starts <= last) & (ends >= first)]] = True
+            keep &= asked
         return keep.astype(np.float32)
 
-    def search(self, query: str, n: int, *, start: int | None = None, end: int | None = None,
-               outlet: str | None = None) -> list[tuple[str, float]]:
+    def search(self, query: str, n: int, filters: Filters = Filters()) -> list[tuple[str, float]]:
         """Up to ``n`` (chunk id, BM25 score) pairs matching at least one query term, best first."""
         if self.bm25 is None or n <= 0:
             return []
         terms = [t for t in query_terms(query) if t in self.bm25.vocab_dict]
         if not terms:
             return []
-        filtered = (start, end, outlet) != (None, None, None)
         rows, scores = self.bm25.retrieve([terms], k=min(n, len(self.ids)), show_progress=False,
-                                          weight_mask=self.mask(start, end, outlet) if filtered else None)
+                                          weight_mask=None if filters.empty else self.mask(filters))
         return [(self.ids[int(r)], float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
 
     def outlet_named(self, name: str) -> str:
@@ -163,6 +193,9 @@ def _write_build(path: Path, store: Store) -> None:
         bm25.save(str(path), show_progress=False)
     published = [int(meta.get("published_int") or 0) for _, _, meta in records]
     np.save(path / "published.npy", np.asarray(published, dtype=np.int32))
+    events = [(row, int(f"{a:%Y%m%d}"), int(f"{b:%Y%m%d}")) for row, (cid, document, meta) in enumerate(records)
+              for a, b in Hit.from_chroma(cid, document, meta).events]
+    np.save(path / "events.npy", np.asarray(events, dtype=np.int32).reshape(-1, 3))
     outlets = [str(meta.get("outlet") or "") for _, _, meta in records]
     (path / "chunks.json").write_text(json.dumps({"ids": [r[0] for r in records], "outlets": outlets,
                                                   "revision": revision}))
@@ -197,8 +230,8 @@ def _load_build(folder: Path, stamp: str) -> KeywordIndex:
     chunks = json.loads((path / "chunks.json").read_text())
     bm25 = _bm25s().BM25.load(str(path), show_progress=False) if chunks["ids"] else None
     return KeywordIndex(stamp=stamp, ids=chunks["ids"], published=np.load(path / "published.npy"),
-                        outlets=np.asarray(chunks["outlets"], dtype=str), bm25=bm25,
-                        revision=chunks.get("revision", ""))
+                        outlets=np.asarray(chunks["outlets"], dtype=str), events=np.load(path / "events.npy"),
+                        bm25=bm25, revision=chunks.get("revision", ""))
 
 
 def _marker(folder: Path) -> dict[str, Any] | None:

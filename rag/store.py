@@ -24,7 +24,7 @@ import numpy as np
 
 from rag.config import Settings, collection_name
 from rag.embedding import model_of
-from rag.types import Chunk
+from rag.types import Chunk, format_events
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -99,6 +99,7 @@ def chunk_metadata(chunk: Chunk, source: str) -> dict[str, str | int]:
         "url": a.url,
         "published": a.published.isoformat() if a.published else "",
         "published_int": int(a.published.strftime("%Y%m%d")) if a.published else 0,
+        "events": format_events(chunk.events),
         "source": source,
         "origin": a.origin,
     }

@@ -1,15 +1,18 @@
-"""Time expressions in a question become a publication window around the as-of date.
+"""Time expressions: a question's become the window it asks about; a passage's, the dates it reports.
 
 News questions are about time ("this week", "in October", "the latest"), and the answer
 depends on *when* it is asked, so every window is computed from an explicit ``as_of`` date,
-never from the clock. Regexes, not dateparser: dateparser is slow to import and guesses
-(it reads "may" as a month and "4" as a day); a question that matches none of these forms
-simply gets no window.
+never from the clock. A passage's own dates ("on 23 October", "on Monday", "last week") are
+resolved the same way against its publication date (``event_dates``), so a question about
+23 October finds the report of it published on the 25th. Regexes, not dateparser: dateparser
+is slow to import and guesses (it reads "may" as a month and "4" as a day); text that matches
+none of these forms simply gets no window.
 
 Choices worth knowing:
 
-- A single day ("on 12 October", "yesterday", "on Monday") also covers the day after: news
-  of an event is mostly published that day or the next. Longer spans get no slack.
+- A window is the days things happened, not the days they were reported: retrieval matches
+  it against a passage's event dates, and against publication dates up to ``REPORT_LAG_DAYS``
+  after its end (news of an event is published that day or in the days after).
 - A date without a year is the most recent such date not after ``as_of`` ("in December"
   asked on 2024-01-03 means December 2023).
 - "this week" is the past seven days; "last week", "last month", "last year" are calendar
@@ -38,11 +41,16 @@ NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seve
 _MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\b\.?"
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)\b"
-DATE_FORMS = (  # 12 October [2023], the 12th of October, October 12[, 2023], 2023-10-12
-    rf"{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?",
-    rf"{_MONTH}\s+{_DAY}\b(?:,?\s+{_YEAR})?",
-    r"(?P<year>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b",
-)
+
+
+def _date_forms(month: str) -> tuple[str, ...]:
+    """12 October [2023], the 12th of October, October 12[, 2023], 2023-10-12."""
+    return (rf"{_DAY}\s+(?:of\s+)?{month}(?:,?\s+{_YEAR})?",
+            rf"{month}\s+{_DAY}\b(?:,?\s+{_YEAR})?",
+            r"(?P<year>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b")
+
+
+DATE_FORMS = _date_forms(_MONTH)
 _N = r"(?:(?P<n>\d{1,3}|" + "|".join(NUMBERS) + r")\s+)?"
 _NAMED = (r"(?<!usa\s)today|tonight|this\s+(?:morning|afternoon|evening)|yesterday|last\s+night"
           r"|this\s+(?:week|month|year)")
@@ -83,15 +91,29 @@ def _recent_date(month: int, day: int, as_of: date) -> date | None:
     return None
 
 
-def _explicit_date(m: re.Match[str], as_of: date) -> date | None:
-    """The date a matched date form names; None for an impossible one (31 February)."""
+def _nearest_date(month: int, day: int, published: date) -> date | None:
+    """The ``day month`` nearest to ``published``: a report names past days and scheduled ones."""
+    found = []
+    for year in (published.year - 1, published.year, published.year + 1):
+        try:
+            found.append(date(year, month, day))
+        except ValueError:
+            continue
+    return min(found, key=lambda d: abs((d - published).days), default=None)
+
+
+def _explicit_date(m: re.Match[str], as_of: date | None, nearest: bool = False) -> date | None:
+    """The date a matched date form names; None for an impossible one (31 February) or a year-less one
+    with nothing to place it by. Without a year: the last such day by ``as_of``, or the ``nearest`` one."""
     groups = m.groupdict()
     if groups.get("m"):
         month, day = int(groups["m"]), int(groups["d"])
     else:
         month, day = MONTHS[groups["month"].lower()], int(groups["day"])
     if not groups.get("year"):
-        return _recent_date(month, day, as_of)
+        if as_of is None:
+            return None
+        return _nearest_date(month, day, as_of) if nearest else _recent_date(month, day, as_of)
     try:
         return date(int(groups["year"]), month, day)
     except ValueError:
@@ -100,7 +122,7 @@ def _explicit_date(m: re.Match[str], as_of: date) -> date | None:
 
 def _on_date(m: re.Match[str], as_of: date) -> Window | None:
     day = _explicit_date(m, as_of)
-    return (day, day + timedelta(days=1)) if day else None
+    return (day, day) if day else None
 
 
 def _since_date(m: re.Match[str], as_of: date) -> Window | None:
@@ -124,7 +146,7 @@ def _weekday(m: re.Match[str], as_of: date) -> Window:
     if back == 0 and m[0].lower().startswith("last"):
         back = 7
     day = as_of - timedelta(days=back)
-    return day, day + timedelta(days=1)
+    return day, day
 
 
 def _calendar(unit: str, as_of: date) -> Window:
@@ -151,7 +173,7 @@ def _span(m: re.Match[str], as_of: date) -> Window:
 
 
 def _named(m: re.Match[str], as_of: date) -> Window:
-    """today, yesterday (and the day after it), this week (the past 7 days), this month, this year.
+    """today, yesterday, this week (the past 7 days), this month, this year.
 
     "this week" is rolling, not from Monday: asked on a Monday, a calendar week would hold one day
     of news, while the reader means the week just gone (on RealTime QA's weekly questions, asked on
@@ -159,7 +181,7 @@ def _named(m: re.Match[str], as_of: date) -> Window:
     """
     word = re.sub(r"\s+", " ", m[0].lower())
     if word in ("yesterday", "last night"):
-        return as_of - timedelta(days=1), as_of
+        return as_of - timedelta(days=1), as_of - timedelta(days=1)
     return {
         "this week": (as_of - timedelta(days=7), as_of),
         "this month": (as_of.replace(day=1), as_of),
@@ -223,3 +245,72 @@ def strip_time(question: str) -> str:
         stripped = pattern.sub(" ", stripped)
     stripped = re.sub(r"\s+", " ", stripped).strip()
     return stripped if re.search(r"\w", stripped) else question
+
+
+# The dates a passage reports, resolved against its publication date.
+
+REPORT_LAG_DAYS = 3  # reports of a day's events are found published up to this many days after it
+MAX_EVENT_DAYS = 31  # a longer span ("in 2022", "this year") dates nothing a question could pick out
+# case-sensitive: in running text "may", "march" and "sun" are words, "May", "March" and "Sunday" dates
+_CAP_MONTH = r"(?P<month>" + "|".join(sorted((m.capitalize() for m in MONTHS), key=len, reverse=True)) + r")\b\.?"
+_PASSAGE_DATES = [re.compile(r"\b" + form) for form in _date_forms(_CAP_MONTH)]
+_PASSAGE_WEEKDAY = re.compile(r"(?:\b(?P<rel>[Ll]ast|[Nn]ext|this\s+past|this\s+coming)\s+)?\b(?P<wd>"
+                              + "|".join(w.capitalize() for w in WEEKDAYS) + r")\b")
+_PASSAGE_NAMED = re.compile(r"\b(?P<word>today|tonight|this\s+(?:morning|afternoon|evening)|yesterday|last\s+night"
+                            r"|(?:earlier\s+|later\s+)?this\s+(?:week|month)|last\s+(?:week|month)|the\s+past\s+week)\b",
+                            re.I)
+
+
+def event_dates(text: str, published: date | None) -> list[Window]:
+    """The days or short spans a passage says things happened on, sorted and without repeats.
+
+    "on 23 October", "October 23, 2023", datelines ("BAGHDAD, Oct 25"), "on Monday" / "Monday",
+    "yesterday", "last week", "earlier this month" and the like. Relative ones are read from the
+    publication date (an undated passage keeps only dates with a year); a date without a year is
+    the one nearest to it, as news reports both what happened and what is scheduled.
+    """
+    found: list[Window] = []
+    explicit_starts: set[int] = set()
+    for pattern in _PASSAGE_DATES:
+        for m in pattern.finditer(text):
+            day = _explicit_date(m, published, nearest=True)
+            if day is not None:
+                found.append((day, day))
+                explicit_starts.add(m.start())
+    if published is not None:
+        for m in _PASSAGE_WEEKDAY.finditer(text):
+            if not any(re.fullmatch(r",?\s*", text[m.end():s]) for s in explicit_starts if s >= m.end()):
+                # not the weekday of an explicit date ("Wednesday, 12 October")
+                found.append(_passage_weekday(m, published))
+        found += [_passage_named(m["word"], published) for m in _PASSAGE_NAMED.finditer(text)]
+    return sorted({w for w in found if (w[1] - w[0]).days < MAX_EVENT_DAYS})
+
+
+def _passage_weekday(m: re.Match[str], published: date) -> Window:
+    """Monday: the last one on or before publication; "last Monday" before it; "next Monday" after it."""
+    wanted = WEEKDAYS.index(m["wd"].lower())
+    rel = " ".join((m["rel"] or "").lower().split())
+    if rel in ("next", "this coming"):
+        day = published + timedelta(days=(wanted - published.weekday()) % 7 or 7)
+    else:
+        back = (published.weekday() - wanted) % 7
+        day = published - timedelta(days=back or (7 if rel == "last" else 0))
+    return day, day
+
+
+def _passage_named(word: str, published: date) -> Window:
+    """today, yesterday, this/last week (calendar weeks), this/last month, the past week."""
+    word = " ".join(word.lower().split()).removeprefix("earlier ").removeprefix("later ")
+    monday = published - timedelta(days=published.weekday())
+    if word in ("yesterday", "last night"):
+        return published - timedelta(days=1), published - timedelta(days=1)
+    if word == "this week":
+        return monday, monday + timedelta(days=6)
+    if word in ("last week", "the past week"):
+        return (monday - timedelta(days=7), monday - timedelta(days=1)) if word == "last week" else (
+            published - timedelta(days=7), published)
+    if word == "this month":
+        return published.replace(day=1), _month_end(published.year, published.month)
+    if word == "last month":
+        return _calendar("month", published)
+    return published, published

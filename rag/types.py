@@ -77,9 +77,29 @@ class Chunk:
         return f"{doc_key(self.article.doc_id)}:{self.article.version[:12]}:{self.index}"
 
     @property
+    def events(self) -> tuple[tuple[date, date], ...]:
+        """The days the passage says things happened on, read against the article's publication date."""
+        from rag.timescope import event_dates
+
+        return tuple(event_dates(self.text, self.article.published))
+
+    @property
     def embed_text(self) -> str:
         """What the embedder sees: the headline gives a passage its missing context."""
         return f"{self.article.title}\n{self.text}" if self.article.title else self.text
+
+
+def format_events(events: tuple[tuple[date, date], ...]) -> str:
+    """Event spans as one metadata string (Chroma keeps scalars only): "20231023-20231023 20231016-20231022"."""
+    return " ".join(f"{a:%Y%m%d}-{b:%Y%m%d}" for a, b in events)
+
+
+def parse_events(text: str) -> tuple[tuple[date, date], ...]:
+    """``format_events`` read back."""
+    def day(digits: str) -> date:
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+
+    return tuple((day(a), day(b)) for a, b in (span.split("-") for span in text.split()))
 
 
 def doc_key(doc_id: str) -> str:
@@ -103,17 +123,26 @@ class Hit:
     score: float = 0.0  # fused retrieval score (higher is better)
     similarity: float = 0.0  # cosine between question and passage
     also_in: tuple[str, ...] = ()  # other outlets carrying a near-identical passage
+    events: tuple[tuple[date, date], ...] = ()  # days the passage says things happened on (Chunk.events)
 
     @classmethod
     def from_chroma(cls, chunk_id: str, document: str, meta: dict, score: float = 0.0,
                     similarity: float = 0.0) -> Hit:
-        """The one place a Chroma record becomes a Hit."""
-        published = str(meta.get("published") or "")
+        """The one place a Chroma record becomes a Hit. A record stored before passages kept their event
+        dates has them read from its text now, so older indexes filter the same way."""
+        published_text = str(meta.get("published") or "")
+        published = date.fromisoformat(published_text) if published_text else None
+        if "events" in meta:
+            events = parse_events(str(meta["events"]))
+        else:
+            from rag.timescope import event_dates
+
+            events = tuple(event_dates(document, published))
         return cls(
             chunk_id=chunk_id, doc_id=str(meta["doc_id"]), text=document, title=str(meta.get("title", "")),
-            outlet=str(meta.get("outlet", "")), url=str(meta.get("url", "")),
-            published=date.fromisoformat(published) if published else None,
+            outlet=str(meta.get("outlet", "")), url=str(meta.get("url", "")), published=published,
             start=int(meta.get("start", 0)), end=int(meta.get("end", 0)), score=score, similarity=similarity,
+            events=events,
         )
 
     @property

@@ -171,15 +171,16 @@ def test_filters_work_as_a_weight_mask(settings: Settings, tmp_path: Path) -> No
     index = keyword.load(store_of(settings))
 
     def outlets_found(**filters: object) -> list[str]:
-        found = dict(index.search("harbour budget", 10, **filters))
+        found = dict(index.search("harbour budget", 10, keyword.Filters(**filters)))  # type: ignore[arg-type]
         return sorted(str(index.outlets[index.ids.index(i)]) for i in found)
 
     assert outlets_found() == ["Alpha", "Alpha", "Beta", "Gamma"]
     assert outlets_found(outlet="Alpha") == ["Alpha", "Alpha"]
     assert outlets_found(start=20231002, end=20231009) == ["Alpha", "Beta"]
     assert outlets_found(end=20231004) == ["Alpha", "Gamma"]  # undated passages have no start to fail
+    assert outlets_found(asked=(20231004, 20231004, 20231007)) == ["Beta"], "reported within the lag"
     assert index.search("nothing matches zyzzyva", 10) == []
     assert index.outlet_named("alpha") == "Alpha" and index.outlet_named("Nobody") == "Nobody"
     # filters that exclude nothing are dropped before they reach Chroma; the undated row makes a start count
-    assert index.narrowing(None, 20231009, "Alpha") == (None, None, "Alpha")
-    assert index.narrowing(20231001, 20231005, None) == (20231001, 20231005, None)
+    assert index.narrowing(keyword.Filters(None, 20231009, "Alpha")) == keyword.Filters(None, None, "Alpha")
+    assert index.narrowing(keyword.Filters(20231001, 20231005)) == keyword.Filters(20231001, 20231005)

@@ -1,7 +1,7 @@
 """Hybrid retrieval on the real model and a real Chroma index built through ingest."""
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +11,8 @@ from rag import keyword
 from rag.config import Settings
 from rag.embedding import get_embedder
 from rag.ingest import ingest
-from rag.retrieve import Candidate, collapse_duplicates, fuse, retrieve, where_clause
+from rag.retrieve import Candidate, collapse_duplicates, fuse, retrieve, scope_of
+from rag.timescope import REPORT_LAG_DAYS
 from rag.store import Store, StoreError
 from rag.types import Hit
 
@@ -109,8 +110,10 @@ def test_date_window_and_outlet_filters_exclude_what_they_should(news: Settings)
     assert {h.outlet for h in retrieve(q, news, as_of=AS_OF, outlet="harbour gazette", k=20).hits} == {
         "Harbour Gazette"}
     on_day = retrieve("What did the central bank do on 12 October?", news, as_of=AS_OF)
-    assert on_day.window == (date(2023, 10, 12), date(2023, 10, 13))
-    assert titles(on_day.hits) == ["Central bank lifts its key rate by half a point"]
+    assert on_day.window == (date(2023, 10, 12), date(2023, 10, 12))
+    # the bank's own report of that Thursday, then one published within REPORT_LAG_DAYS after it
+    assert titles(on_day.hits) == ["Central bank lifts its key rate by half a point",
+                                   "River ports shut as Danube bursts its banks"]
     storms = "storm warnings and gales"
     assert "Weather Now" in {h.outlet for h in retrieve(storms, news, as_of=AS_OF).hits}, "undated kept"
     since = retrieve(f"{storms} since 1 October", news, as_of=AS_OF, k=20)
@@ -171,10 +174,6 @@ def test_bad_arguments_and_missing_index_say_what_to_do(news: Settings, tmp_path
 
 def test_fusion_filters_and_collapse_units() -> None:
     assert list(fuse([["a", "b", "c"], ["c", "a"]])) == ["a", "c", "b"]
-    assert where_clause(None, None, None) is None
-    assert where_clause(None, 20231031, None) == {"published_int": {"$lte": 20231031}}
-    assert where_clause(20231001, 20231031, "Reuters") == {"$and": [
-        {"published_int": {"$gte": 20231001}}, {"published_int": {"$lte": 20231031}}, {"outlet": {"$eq": "Reuters"}}]}
     v = np.eye(3, dtype=np.float32)
 
     def cand(i: int, outlet: str, text: str, vector: np.ndarray) -> Candidate:
@@ -186,3 +185,39 @@ def test_fusion_filters_and_collapse_units() -> None:
               cand(3, "D", "y", v[0] * 0.99 + v[2] * 0.1), cand(4, "A", "z", v[0])]
     hits = collapse_duplicates(ranked, k=1)
     assert [(h.outlet, h.also_in) for h in hits] == [("A", ("B", "D"))]
+
+
+def test_a_window_asked_about_matches_event_dates_and_later_reports() -> None:
+    day = date(2023, 10, 23)
+    scope = scope_of("Who did Blinken speak with on 23 October?", date(2023, 11, 30), date_to=date(2023, 11, 20))
+    assert scope.asked == (day, day) and scope.published == (None, date(2023, 11, 20)) and scope.window == (day, day)
+
+    def hit(published: date | None, *events: date) -> Hit:
+        return Hit("c", "d", "text", "", "", "", published, 0, 0, events=tuple((e, e) for e in events))
+
+    lag = timedelta(days=REPORT_LAG_DAYS)
+    assert scope.holds(hit(day)) and scope.holds(hit(day + lag)), "reported that day or a few days after"
+    assert not scope.holds(hit(day + lag + timedelta(days=1))), "a later report must say the date"
+    assert scope.holds(hit(date(2023, 11, 2), day)), "a report weeks later that names the day"
+    assert not scope.holds(hit(date(2023, 11, 21), day)), "published after --to"
+    assert not scope.holds(hit(day - timedelta(days=1))) and not scope.holds(hit(date(2023, 11, 2), date(2023, 10, 24)))
+    assert scope.holds(hit(None, day)) and not scope.holds(hit(None)), "undated: only by its event dates"
+    plain = scope_of("Who did Blinken speak with?", date(2023, 11, 30))
+    assert plain.asked is None and plain.holds(hit(None)) and plain.holds(hit(day)) and not plain.holds(
+        hit(date(2023, 12, 1)))
+
+
+def test_seed_events_are_found_by_when_they_happened(tmp_path: Path) -> None:
+    """The seed article appeared on 25 October and tells of a call on 23 October and attacks the week before."""
+    settings = Settings(index_root=tmp_path / "indexes", index="seeds")
+    ingest([str(SEEDS)], settings, progress=False)
+    as_of = date(2023, 10, 26)
+    call = retrieve("Who did Antony Blinken speak with on 23 October?", settings, as_of=as_of)
+    assert any("Blinken also spoke with Sudani over the phone on 23 October" in h.text for h in call.hits)
+    attacks = retrieve("How many US military personnel were injured in last week's drone attacks?", settings,
+                       as_of=as_of)
+    assert attacks.window == (date(2023, 10, 16), date(2023, 10, 22))
+    assert any("at least 24 US military personnel" in h.text for h in attacks.hits)
+    assert retrieve("What happened in Iraq on 5 October?", settings, as_of=as_of).hits == []
+    too_early = retrieve("Who did Antony Blinken speak with on 23 October?", settings, as_of=date(2023, 10, 24))
+    assert too_early.hits == [], "the report was published after the as-of date"
