@@ -12,8 +12,8 @@ from rag.config import Settings
 from rag.embedding import get_embedder
 from rag.ingest import ingest
 from rag.retrieve import Candidate, collapse_duplicates, fuse, retrieve, scope_of
-from rag.timescope import REPORT_LAG_DAYS
 from rag.store import Store, StoreError
+from rag.timescope import REPORT_LAG_DAYS
 from rag.types import Hit
 
 SEEDS = Path(__file__).parent.parent / "seeds"
