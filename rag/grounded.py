@@ -17,10 +17,11 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
+from rag.asked import asked
 from rag.choices import named_choices
 from rag.citations import check_claims, neutralise
 from rag.embedding import Embedder
-from rag.extractive import quote_claim, score_sentences
+from rag.extractive import quote_claim, score_sentences, unmet_by
 from rag.llm import Generator as Model
 from rag.prompts import load_prompt
 from rag.sentences import sentence_spans
@@ -203,13 +204,16 @@ def letter_shares(logprobs: dict[str, float], count: int) -> list[float]:
     return [m / total for m in mass] if total > 0 else [1.0 / count] * count
 
 
-def chosen_claims(chosen: str, stem: str, sources: Sequence[Hit], ignore: str = "") -> list[Claim]:
-    """The alternative as the answer, cited at the most relevant sentence that names it, and that quote.
+def chosen_claims(chosen: str, stem: str, sources: Sequence[Hit], ignore: str = "", as_of: date | None = None
+                  ) -> list[Claim]:
+    """The alternative as the answer, cited at the most relevant sentence that names it and is about what
+    the stem asks (``rag.asked``), and that quote.
 
-    When no source sentence names the alternative, the claim cites nothing and the check refuses it.
+    When no such sentence names the alternative, the claim cites nothing and the check refuses it.
     """
+    want = asked(stem, as_of)
     naming = [s for s in score_sentences(stem, sources, ignore)
-              if named_choices(s.hit.text[s.start:s.end], [chosen])]
+              if named_choices(s.hit.text[s.start:s.end], [chosen]) and not unmet_by(want, s, kind=False)]
     if not naming:
         return [Claim(f"{neutralise(chosen)}.", [], False, "no source names this alternative")]
     deciding = quote_claim(naming[0])

@@ -3,8 +3,9 @@
 ``stream_answer`` is the one implementation: it yields text deltas as they are produced
 and the checked ``Answer`` last; ``answer`` just runs it to the end. A model's answer
 names the sources it rests on (rag/grounded.py) and is never shown as final unchecked:
-unsupported sentences are dropped (strict) or marked. When nothing holds, whatever the
-model said of itself, the reply is the fixed refusal with the closest sources.
+unsupported sentences are dropped (strict) or marked. When nothing holds, or nothing that holds
+gives what the question asks for (``rag.asked``), whatever the answerer said, the reply is the
+fixed refusal with the closest sources.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from rag import grounded
+from rag.asked import answering
 from rag.choices import split_alternatives
 from rag.citations import check_claims, disagreement, neutralise
 from rag.config import Settings
@@ -74,11 +76,13 @@ def stream_answer_from(ask: Ask, sources: Sequence[Hit], settings: Settings, *,
     clock = _Clock()
     phrase = time_scope(ask.question, ask.as_of).phrase
     if ask.llm == "extractive":
-        text, claims = extract(ask.question, sources, phrase)
+        text, claims = extract(ask.question, sources, phrase, ask.as_of)
         written = Written(text, claims, list(sources))
         yield text
     else:
         written = yield from _generate(ask, sources, settings, phrase)
+    if written.claims and answering(written.claims, ask.question, ask.as_of):
+        written = Written("", [], written.sources, written.readings)  # true, cited, and not what was asked
     written = _disagreements(written, ask.question)
     clock.lap("answer")
     refused = not written.claims
@@ -178,7 +182,7 @@ def _model_claims(model: Model, ask: Ask, sources: Sequence[Hit], settings: Sett
     stem, choices = split_alternatives(ask.question)
     if 1 < len(choices) <= len(grounded.LETTERS):
         readings = grounded.choice_readings(model, stem, choices, sources, ask.as_of)
-        claims = grounded.chosen_claims(choices[grounded.pick(readings)], stem, sources, phrase)
+        claims = grounded.chosen_claims(choices[grounded.pick(readings)], stem, sources, phrase, ask.as_of)
         yield render_claims(claims)
         return claims, readings
     draft = yield from grounded.stream_draft(model, ask.question, sources, ask.as_of)

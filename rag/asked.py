@@ -1,0 +1,206 @@
+"""What a question asks for, and whether a sentence gives it.
+
+A cited sentence can be true and still not answer: "What is the population of Erbil?" is not
+answered by a sentence that merely names Erbil, nor "How many Iraqi soldiers were killed?" by one
+that counts US personnel. So every answerer's reply must hold, in one of its sentences:
+
+- the kind of thing asked for: a number for "how many", a date for "when", a name for "who";
+- the things asked about: each name of the question (in the sentence, its headline or the
+  sentence before it, where a pronoun's antecedent sits);
+- the attribute asked for: "population" in "what is the population of", "soldiers" in "how many
+  Iraqi soldiers" (or a word of the same family: troops, personnel);
+- the question's constraints: a year it names, and the days it asks about, which the sentence must
+  not contradict by dating what it says elsewhere.
+
+Otherwise the reply is the refusal with the closest sources. Plain word rules, like the rest of the
+fast path: each is one line of reason a person can read ("names no number").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from rag.choices import split_alternatives
+from rag.sentences import STOPWORDS, key_facts, sentence_spans, terms
+from rag.timescope import MONTHS, WEEKDAYS, event_dates, time_scope
+from rag.types import Claim, Hit
+
+_LEAD = re.compile(r"^\W*(?P<lead>\w+(?:\s+\w+)?)", re.I)
+_HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\b(?P<what>[^?.,;:]*)", re.I)
+_WORDS = re.compile(r"[\w'’-]+")
+_ATTRIBUTE = re.compile(r"\bwhat\s+(?:is|was|are|were)\s+(?:the\s+)?(?P<what>[\w'’-]+(?:\s+[\w'’-]+)?)\s+of\b"
+                        r"|\b(?P<owner>[A-Z][\w'’-]+)['’]s\s+(?P<what2>population|capital|budget|death toll|age|"
+                        r"salary|revenue|cost|price)\b", re.I)
+_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+                     r"forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|half)\b", re.I)
+_WHEN = re.compile(r"\b(?:\d{4}|" + "|".join(m.capitalize() for m in MONTHS if len(m) > 3) + "|"
+                   + "|".join(w.capitalize() for w in WEEKDAYS) + r"|yesterday|today|tonight)\b")
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# "how many" nouns that say nothing of what is counted, and families whose members count alike
+_GENERIC = frozenset(terms("people person times things ones cases money dollars percent"))
+_FAMILIES = [frozenset(terms(words)) for words in (
+    "soldiers troops personnel servicemembers",
+    "people persons civilians residents victims",
+    "dead deaths killed died fatalities",
+    "injured wounded injuries hurt",
+)]
+_NOT_NAMES = frozenset(
+    {m.capitalize() for m in MONTHS} | {w.capitalize() for w in WEEKDAYS}
+    | {"Who", "Whom", "Whose", "What", "Which", "When", "Where", "Why", "How", "Is", "Are", "Was", "Were",
+       "Did", "Do", "Does", "The", "A", "An", "In", "On", "Of", "I"})
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What a question wants: ``kind`` ("person", "number", "date", "place" or "" for anything), the
+    names it is about, the attribute it asks for, the years it names and the days it asks about."""
+
+    kind: str
+    names: tuple[str, ...]
+    attribute: frozenset[str]
+    event: frozenset[str]  # what happened to what is counted ("killed", "injured"), when it is a known family
+    years: frozenset[str]
+    window: tuple[date | None, date | None] = (None, None)
+
+
+def asked(question: str, as_of: date | None = None) -> Asked:
+    """Read a question's wants from its words (``as_of`` places its time words, when it has any)."""
+    scope = time_scope(question, as_of) if as_of else None
+    phrase = scope.phrase.split(", ")[0] if scope else ""
+    plain = question.replace(phrase, " ") if phrase else question
+    return Asked(kind=_kind(plain), names=_names(plain), attribute=_attribute(plain), event=_event(plain),
+                 years=frozenset(_YEAR.findall(plain)),
+                 window=(scope.start, scope.end) if scope else (None, None))
+
+
+def _kind(question: str) -> str:
+    lead = (m["lead"].lower() if (m := _LEAD.search(question)) else "").split()
+    first = lead[0] if lead else ""
+    if first in ("who", "whom", "whose"):
+        return "person"
+    if first == "when" or lead[:2] in (["what", "date"], ["what", "day"], ["which", "year"], ["what", "year"]):
+        return "date"
+    if first == "where":
+        return "place"
+    if _HOW_MANY.search(question) or re.search(r"\bhow\s+(?:many|much)\b", question, re.I):
+        return "number"
+    return ""
+
+
+def _names(question: str) -> tuple[str, ...]:
+    """The capitalised words of the question that are not question words, months or its first word."""
+    facts = key_facts(question)
+    return tuple(sorted(f for f in facts if not f[:1].isdigit() and f not in _NOT_NAMES and len(f) > 1))
+
+
+def _attribute(question: str) -> frozenset[str]:
+    """The head noun of "how many X" and of "what is the X of" / "Y's X", less generic counts."""
+    m = _HOW_MANY.search(question)
+    if m:  # the words up to the verb: "how many [Iraqi soldiers] were", "how many [viewers] watched"
+        phrase = []
+        for word in _WORDS.findall(m["what"]):
+            if word.lower() in STOPWORDS or word.lower().endswith("ed"):
+                break
+            phrase.append(word)
+        head = [t for t in terms(phrase[-1])] if phrase and not phrase[-1][:1].isupper() else []
+        return frozenset(head) - _GENERIC
+    a = _ATTRIBUTE.search(question)
+    if a:
+        return frozenset(terms(a["what"] or a["what2"] or "")) - _GENERIC
+    return frozenset()
+
+
+def _event(question: str) -> frozenset[str]:
+    """"how many ... were killed / injured": the word, when a family of such words knows it."""
+    m = _HOW_MANY.search(question)
+    words = terms(m["what"]) if m else []
+    return next((f for w in words for f in _FAMILIES[2:] if w in f), frozenset())
+
+
+def _has_term(wanted: str, found: set[str]) -> bool:
+    """A stem found as itself, or as a longer or shorter form of a name ("Iraq" / "Iraqi")."""
+    return wanted in found or any(len(w) >= 4 and len(wanted) >= 4 and (w.startswith(wanted) or wanted.startswith(w))
+                                  for w in found)
+
+
+def _family(term: str) -> frozenset[str]:
+    return next((f for f in _FAMILIES if term in f), frozenset({term}))
+
+
+def unmet(want: Asked, sentence: str, context: str = "", published: date | None = None, kind: bool = True) -> str:
+    """Why the sentence does not give what was asked ("" when it does). ``context`` is where the things
+    asked about may be named instead (the headline, the sentence before); ``kind=False`` skips the kind
+    check (a chosen alternative is itself the answer)."""
+    found = set(terms(sentence))
+    around = found | set(terms(context))
+    missing = [n for n in want.names if not all(_has_term(t, around) for t in terms(n))]
+    if missing:
+        return f"not about {', '.join(missing)}"
+    if want.attribute and not any(_family(t) & found for t in want.attribute):
+        return f"says nothing of {', '.join(sorted(want.attribute))}"
+    if want.event and not want.event & found:
+        return f"says nothing of {sorted(want.event)[0]}"
+    if kind and (reason := _kind_missing(want, sentence)):
+        return reason
+    years = set(_YEAR.findall(sentence))
+    if want.years and years and not years & want.years:
+        return f"about {', '.join(sorted(years))}, not {', '.join(sorted(want.years))}"
+    return _off_window(want, sentence, published)
+
+
+def _kind_missing(want: Asked, sentence: str) -> str:
+    if want.kind == "number" and not _NUMBER.search(sentence):
+        return "names no number"
+    if want.kind == "date" and not _WHEN.search(sentence):
+        return "names no date"
+    if want.kind in ("person", "place"):
+        new = {f for f in key_facts(sentence) if not f[:1].isdigit() and f not in _NOT_NAMES
+               and not any(_has_term(t, set(terms(" ".join(want.names)))) for t in terms(f))}
+        if not new:
+            return f"names no {want.kind} besides those asked about"
+    return ""
+
+
+def _off_window(want: Asked, sentence: str, published: date | None) -> str:
+    """The sentence dates what it says, and none of its dates falls in the days asked about."""
+    first, last = want.window
+    if first is None or last is None:
+        return ""
+    dates = event_dates(sentence, published)
+    if dates and not any(a <= last and b >= first for a, b in dates):
+        return f"dated {dates[0][0].isoformat()}, not in {first.isoformat()} – {last.isoformat()}"
+    return ""
+
+
+def around(hit: Hit, start: int, end: int) -> str:
+    """Where a sentence's subject may be named instead: the headline and the sentences either side of
+    ``hit.text[start:end]`` (a pronoun's antecedent before it, a quote's speaker after it)."""
+    spans = sentence_spans(hit.text)
+    at = next((i for i, (a, b) in enumerate(spans) if a <= start < b), None)
+    near = [] if at is None else [hit.text[a:b] for a, b in spans[max(at - 1, 0): at + 2]]
+    return " ".join([hit.title, *near])
+
+
+def answering(claims: Sequence[Claim], question: str, as_of: date) -> list[str]:
+    """Why no claim gives what was asked, one reason per supported claim; empty when one does.
+
+    A chosen alternative is itself the kind asked for, so for "...: A, B or C?" only the quote that
+    names it is held to the rest: about what the question is about, its constraints met.
+    """
+    stem, choices = split_alternatives(question)
+    want = asked(stem, as_of)
+    reasons = []
+    for claim in claims:
+        if not claim.supported or not claim.citations:
+            continue
+        c = claim.citations[0]
+        local = c.start - c.hit.start
+        text = c.quote if choices else claim.text
+        reason = unmet(want, text, around(c.hit, local, local + len(c.quote)), c.hit.published, kind=not choices)
+        if not reason:
+            return []
+        reasons.append(reason)
+    return reasons or ["nothing supported"]
