@@ -72,7 +72,7 @@ def asked(question: str, as_of: date | None = None) -> Asked:
     phrase = scope.phrase.split(", ")[0] if scope else ""
     plain = question.replace(phrase, " ") if phrase else question
     return Asked(kind=_kind(plain), names=_names(plain), attribute=_attribute(plain), event=_event(plain),
-                 years=frozenset(_YEAR.findall(plain)),
+                 years=frozenset(_YEAR.findall(question)),
                  window=(scope.start, scope.end) if scope else (None, None))
 
 

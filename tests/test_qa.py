@@ -80,3 +80,36 @@ def test_sources_that_disagree_are_shown_instead_of_a_refusal() -> None:
     assert [c.citations[0].n for c in shown.claims] == [1, 2] and all(c.supported for c in shown.claims)
     same = [source("a", "Ostrava Daily", "14"), source("c", "Brno Post", "14")]
     assert _disagreements(Written("", [], same), "How many workers did the fire injure?").claims == []
+
+
+DATED = {  # asked as of 2023-10-26 of the article published on 25 October: the dates name when things happened
+    "Who did Antony Blinken speak with on 23 October?":
+        "The US Secretary of State Antony J. Blinken also spoke with Sudani over the phone on 23 October.",
+    "How many US military personnel were injured in last week's drone attacks?":
+        "resulting in injuries to at least 24 US military personnel",
+}
+
+
+@pytest.mark.parametrize("question", DATED)
+def test_events_are_found_by_the_day_they_happened(settings: Settings, seed_body: str, question: str) -> None:
+    result = answer(Ask(question, as_of=AS_OF), settings)
+    assert not result.refused, result.text
+    lead = result.claims[0].citations[0]
+    assert DATED[question] in lead.quote and seed_body[lead.start:lead.end].split() == lead.quote.split()
+
+
+@pytest.mark.parametrize("question", [
+    "What is the population of Erbil?",  # Erbil is named; its population is not
+    "How many Iraqi soldiers were killed in the Victoria base attack?",  # the base is named; no such count
+    "How many Spanish military personnel were injured in last week's drone attacks?",  # the count is of others
+    "Who did Antony Blinken speak with on 19 October?",  # the call is dated 23 October
+    "What happened in Iraq on 5 October?",  # nothing reported happened that day
+])
+def test_sentences_that_do_not_answer_are_not_answers(settings: Settings, question: str) -> None:
+    result = answer(Ask(question, as_of=AS_OF), settings)
+    assert result.refused and result.text == REFUSAL and result.claims == [], result.text
+
+
+def test_a_report_published_after_the_as_of_date_is_still_excluded(settings: Settings) -> None:
+    result = answer(Ask("Who did Antony Blinken speak with on 23 October?", as_of=date(2023, 10, 24)), settings)
+    assert result.refused and result.sources == [], "the article naming 23 October appeared on the 25th"

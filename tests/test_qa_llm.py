@@ -22,7 +22,7 @@ from rag.config import Settings
 from rag.grounded import format_sources
 from rag.llm import ContextOverflow, get_generator
 from rag.prompts import load_prompt
-from rag.qa import REFUSAL, Ask, answer, stream_answer
+from rag.qa import REFUSAL, Ask, answer, check, stream_answer
 from rag.retrieve import retrieve
 from rag.sentences import sentence_spans
 from rag.sources import read_sources
@@ -154,6 +154,26 @@ def test_local_model_answers_seed_questions(local_answers: dict[str, tuple[str, 
     assert_answered_from(final, SEED_QUESTIONS[question])
 
 
+ASKED_OF_THE_SEED = {  # the default local model: dated events answered by the day they happened, the rest refused
+    "Who did Antony Blinken speak with on 23 October?": "Sudani over the phone",
+    "How many US military personnel were injured in last week's drone attacks?": "24",
+    "What is the population of Erbil?": None,
+    "How many Iraqi soldiers were killed in the Victoria base attack?": None,
+}
+
+
+@pytest.mark.parametrize("question", ASKED_OF_THE_SEED)
+def test_default_local_model_answers_by_event_date_and_refuses_what_is_not_there(seed_settings: Settings,
+                                                                                 question: str) -> None:
+    settings = seed_settings.model_copy(update={"models_dir": MODELS_DIR})
+    final = answer(Ask(question, as_of=AS_OF, llm="local"), settings)
+    word = ASKED_OF_THE_SEED[question]
+    if word is None:
+        assert final.refused and final.text == REFUSAL and final.sources, final.text
+    else:
+        assert_answered_from(final, word)
+
+
 ORDERS = {"kaabi-first": CHOICES, "kaabi-last": CHOICES[1:] + CHOICES[:1]}  # one a rotation of the other
 
 
@@ -280,6 +300,19 @@ def test_wrong_source_number_is_corrected(seed_settings: Settings, via_server: C
     assert_answered_from(final, "24")
     cited = [c.n for claim in final.claims for c in claim.citations]
     assert cited and wrong not in cited and all("24" in hits[n - 1].text for n in cited), cited
+
+
+def test_a_true_reply_that_does_not_answer_is_refused(seed_settings: Settings,
+                                                      via_server: Callable[[str], Settings]) -> None:
+    question = "What is the population of Erbil?"
+    erbil = number_of(model_sources(seed_settings, question), "Erbil")
+    settings = via_server(drafted("Harir is in the northern Iraqi city of Erbil.", [erbil]))
+    text, final = streamed(list(stream_answer(Ask(question, as_of=AS_OF, llm="openai"), settings)))
+    assert "Erbil" in text, "the draft was streamed as written"
+    assert final.refused and final.text == REFUSAL and final.claims == [] and final.sources
+    supported = check(f"Harir is in the northern Iraqi city of Erbil [{erbil}].", Ask(question, as_of=AS_OF),
+                      seed_settings)
+    assert supported.claims[0].supported, "true and cited: refused only because it is not what was asked"
 
 
 def test_empty_answer_is_a_refusal(via_server: Callable[[str], Settings]) -> None:
