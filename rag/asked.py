@@ -39,14 +39,19 @@ _NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|
 _WHEN = re.compile(r"\b(?:\d{4}|" + "|".join(m.capitalize() for m in MONTHS if len(m) > 3) + "|"
                    + "|".join(w.capitalize() for w in WEEKDAYS) + r"|yesterday|today|tonight)\b")
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_POSSESSIVE = re.compile(r"['’]s$")
+_ACRONYM = re.compile(r"\b(?:[A-Z]\.){2,}")  # "U.S." is "US"
 # "how many" nouns that say nothing of what is counted, and families whose members count alike
-_GENERIC = frozenset(terms("people person times things ones cases money dollars percent"))
+_GENERIC = frozenset(terms("people person times things ones cases money dollars percent name title kind type "
+                           "number amount total"))
 _FAMILIES = [frozenset(terms(words)) for words in (
     "soldiers troops personnel servicemembers",
     "people persons civilians residents victims",
     "dead deaths killed died fatalities",
     "injured wounded injuries hurt",
 )]
+_ALIASES = [frozenset(terms(words)) for words in (  # one country's common names: "US" is rarely spelled out twice
+    "US USA America American Americans", "UK Britain British England")]
 _NOT_NAMES = frozenset(
     {m.capitalize() for m in MONTHS} | {w.capitalize() for w in WEEKDAYS}
     | {"Who", "Whom", "Whose", "What", "Which", "When", "Where", "Why", "How", "Is", "Are", "Was", "Were",
@@ -56,12 +61,13 @@ _NOT_NAMES = frozenset(
 @dataclass(frozen=True, slots=True)
 class Asked:
     """What a question wants: ``kind`` ("person", "number", "date", "place" or "" for anything), the
-    names it is about, the attribute it asks for, the years it names and the days it asks about."""
+    names it is about, the attribute it asks for, its other words, the years it names and the days it asks about."""
 
     kind: str
     names: tuple[str, ...]
     attribute: frozenset[str]
     event: frozenset[str]  # what happened to what is counted ("killed", "injured"), when it is a known family
+    words: frozenset[str]  # its other content words, by which a sentence can describe what it is about
     years: frozenset[str]
     window: tuple[date | None, date | None] = (None, None)
 
@@ -71,12 +77,17 @@ def asked(question: str, as_of: date | None = None) -> Asked:
     scope = time_scope(question, as_of) if as_of else None
     phrase = scope.phrase.split(", ")[0] if scope else ""
     plain = question.replace(phrase, " ") if phrase else question
-    return Asked(kind=_kind(plain), names=_names(plain), attribute=_attribute(plain), event=_event(plain),
+    names = _names(plain)
+    return Asked(kind=_kind(plain), names=names, attribute=_attribute(plain), event=_event(plain),
+                 words=frozenset(terms(plain)) - frozenset(terms(" ".join(names))),
                  years=frozenset(_YEAR.findall(question)),
                  window=(scope.start, scope.end) if scope else (None, None))
 
 
 def _kind(question: str) -> str:
+    """From the question's last sentence: a quiz question often opens with a sentence of background."""
+    spans = sentence_spans(question)
+    question = question[spans[-1][0]:] if spans else question
     lead = (m["lead"].lower() if (m := _LEAD.search(question)) else "").split()
     first = lead[0] if lead else ""
     if first in ("who", "whom", "whose"):
@@ -91,8 +102,9 @@ def _kind(question: str) -> str:
 
 
 def _names(question: str) -> tuple[str, ...]:
-    """The capitalised words of the question that are not question words, months or its first word."""
-    facts = key_facts(question)
+    """The capitalised words of the question that are not question words, months or its first word
+    ("UK’s" counted as "UK")."""
+    facts = {_POSSESSIVE.sub("", f) for f in key_facts(question)}
     return tuple(sorted(f for f in facts if not f[:1].isdigit() and f not in _NOT_NAMES and len(f) > 1))
 
 
@@ -121,7 +133,10 @@ def _event(question: str) -> frozenset[str]:
 
 
 def _has_term(wanted: str, found: set[str]) -> bool:
-    """A stem found as itself, or as a longer or shorter form of a name ("Iraq" / "Iraqi")."""
+    """A stem found as itself, by another name ("US" / "United States"), or as a longer or shorter form of
+    a name ("Iraq" / "Iraqi")."""
+    if any(wanted in names and names & found for names in _ALIASES):
+        return True
     return wanted in found or any(len(w) >= 4 and len(wanted) >= 4 and (w.startswith(wanted) or wanted.startswith(w))
                                   for w in found)
 
@@ -130,25 +145,46 @@ def _family(term: str) -> frozenset[str]:
     return next((f for f in _FAMILIES if term in f), frozenset({term}))
 
 
-def unmet(want: Asked, sentence: str, context: str = "", published: date | None = None, kind: bool = True) -> str:
+def unmet(want: Asked, sentence: str, context: str = "", published: date | None = None, choice: bool = False
+          ) -> str:
     """Why the sentence does not give what was asked ("" when it does). ``context`` is where the things
-    asked about may be named instead (the headline, the sentence before); ``kind=False`` skips the kind
-    check (a chosen alternative is itself the answer)."""
+    asked about may be named instead (the headline, the sentences either side).
+
+    ``choice``: the sentence names an offered alternative, which is itself the answer, so only what the
+    question is about and its constraints are checked: one of its names is enough (quiz stems carry
+    background names: "Kim Kardashian wore a Marilyn Monroe dress at the Met Gala. Who designed it?"),
+    or half its other words ("a plane crash in Nepal" for "a deadly plane crash in which South Asian country").
+    """
+    sentence, context = _plain_names(sentence), _plain_names(context)
     found = set(terms(sentence))
     around = found | set(terms(context))
     missing = [n for n in want.names if not all(_has_term(t, around) for t in terms(n))]
-    if missing:
-        return f"not about {', '.join(missing)}"
+    described = choice and len(want.words & around) * 2 >= len(want.words) > 0
+    if missing and len(missing) > (len(want.names) - 1 if choice else len(want.names) // 2) and not described:
+        return f"not about {', '.join(missing)}"  # a name in full ("Antony Blinken" as "Blinken"), most of several
+    if not choice and (reason := _what_missing(want, sentence, found)):
+        return reason
+    if want.kind == "date":  # the dates in the sentence are the answer, not a constraint on it
+        return ""
+    years = set(_YEAR.findall(sentence))
+    if want.years and years and not years & want.years and not (published and str(published.year) in want.years):
+        return f"about {', '.join(sorted(years))}, not {', '.join(sorted(want.years))}"
+    return _off_window(want, sentence, published)
+
+
+def _plain_names(text: str) -> str:
+    """"U.S." and "United States" as "US", "United Kingdom" as "UK": one spelling to match."""
+    text = _ACRONYM.sub(lambda m: m[0].replace(".", ""), text)
+    return text.replace("United States", "US").replace("United Kingdom", "UK")
+
+
+def _what_missing(want: Asked, sentence: str, found: set[str]) -> str:
+    """The attribute, the event and the kind of thing asked for, each where the question names one."""
     if want.attribute and not any(_family(t) & found for t in want.attribute):
         return f"says nothing of {', '.join(sorted(want.attribute))}"
     if want.event and not want.event & found:
         return f"says nothing of {sorted(want.event)[0]}"
-    if kind and (reason := _kind_missing(want, sentence)):
-        return reason
-    years = set(_YEAR.findall(sentence))
-    if want.years and years and not years & want.years:
-        return f"about {', '.join(sorted(years))}, not {', '.join(sorted(want.years))}"
-    return _off_window(want, sentence, published)
+    return _kind_missing(want, sentence)
 
 
 def _kind_missing(want: Asked, sentence: str) -> str:
@@ -175,9 +211,13 @@ def _off_window(want: Asked, sentence: str, published: date | None) -> str:
     return ""
 
 
-def around(hit: Hit, start: int, end: int) -> str:
+def around(hit: Hit, start: int, end: int, choice: bool = False) -> str:
     """Where a sentence's subject may be named instead: the headline and the sentences either side of
-    ``hit.text[start:end]`` (a pronoun's antecedent before it, a quote's speaker after it)."""
+    ``hit.text[start:end]`` (a pronoun's antecedent before it, a quote's speaker after it); for a sentence
+    naming an offered alternative, the whole passage (the alternative is the answer; the passage must be
+    about what the question is about)."""
+    if choice:
+        return f"{hit.title} {hit.text}"
     spans = sentence_spans(hit.text)
     at = next((i for i, (a, b) in enumerate(spans) if a <= start < b), None)
     near = [] if at is None else [hit.text[a:b] for a, b in spans[max(at - 1, 0): at + 2]]
@@ -199,7 +239,8 @@ def answering(claims: Sequence[Claim], question: str, as_of: date) -> list[str]:
         c = claim.citations[0]
         local = c.start - c.hit.start
         text = c.quote if choices else claim.text
-        reason = unmet(want, text, around(c.hit, local, local + len(c.quote)), c.hit.published, kind=not choices)
+        context = around(c.hit, local, local + len(c.quote), bool(choices))
+        reason = unmet(want, text, context, c.hit.published, bool(choices))
         if not reason:
             return []
         reasons.append(reason)

@@ -122,9 +122,9 @@ def extract(question: str, sources: Sequence[Hit], ignore: str = "", as_of: date
     return _render([quote_claim(s) for s in chosen_sentences])
 
 
-def unmet_by(want: Asked, s: Scored, kind: bool = True) -> str:
+def unmet_by(want: Asked, s: Scored, choice: bool = False) -> str:
     """Why a scored sentence does not give what was asked ("" when it does): ``rag.asked.unmet`` in place."""
-    return unmet(want, s.hit.text[s.start:s.end], around(s.hit, s.start, s.end), s.hit.published, kind)
+    return unmet(want, s.hit.text[s.start:s.end], around(s.hit, s.start, s.end, choice), s.hit.published, choice)
 
 
 def choose(stem: str, choices: Sequence[str], sources: Sequence[Hit], ignore: str = "", want: Asked | None = None
@@ -143,7 +143,7 @@ def choose(stem: str, choices: Sequence[str], sources: Sequence[Hit], ignore: st
     # refused more than it saved (0.3: accuracy 0.426 with 33% refused; none: 0.529 with 20%).
     want = want or asked(stem)
     named = [(s, named_choices(s.hit.text[s.start : s.end], choices)) for s in score_sentences(stem, sources, ignore)
-             if not unmet_by(want, s, kind=False)]
+             if not unmet_by(want, s, choice=True)]
     named = [(s, idx) for s, idx in named if idx]
     if not named:
         return None

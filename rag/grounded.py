@@ -213,7 +213,7 @@ def chosen_claims(chosen: str, stem: str, sources: Sequence[Hit], ignore: str = 
     """
     want = asked(stem, as_of)
     naming = [s for s in score_sentences(stem, sources, ignore)
-              if named_choices(s.hit.text[s.start:s.end], [chosen]) and not unmet_by(want, s, kind=False)]
+              if named_choices(s.hit.text[s.start:s.end], [chosen]) and not unmet_by(want, s, choice=True)]
     if not naming:
         return [Claim(f"{neutralise(chosen)}.", [], False, "no source names this alternative")]
     deciding = quote_claim(naming[0])
