@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from rag.config import Settings
+from rag.timescope import REPORT_LAG_DAYS
 
 EXAMPLES = """examples:
   newsrag ingest seeds/                      index a folder of articles
@@ -23,6 +24,11 @@ EXAMPLES = """examples:
                                              re-read a feed, dropping entries it no longer has
   newsrag ask "Who refused to meet Sudani?"  answer with numbered, checked sources
   newsrag ask "What happened this week?" --as-of 2023-10-26 --json
+  newsrag ask "Who did Blinken speak with on 23 October?" --as-of 2023-10-26
+                                             a question's own dates are when things happened: they
+                                             match the dates articles report, and reports published
+                                             soon after; --as-of, --from and --to bound when
+                                             sources were published; "latest" prefers newer ones
   newsrag check "Kaabi refused to meet Sudani [1]." --question "Who refused to meet Sudani?"
   newsrag ask "Who refused to meet Sudani?" --llm local   answer with the bundled local model
   newsrag models install                     fetch and check the bundled local model (once)
@@ -238,6 +244,11 @@ def _run_suite(args: argparse.Namespace, settings: Settings, env: dict) -> tuple
             settings = settings.model_copy(update={"check_mode": args.mode})
         result = evaluate_wice(Path(args.path), settings, limit=args.limit)
         text = report.wice_markdown(result, env)
+    elif args.suite == "lag":
+        from rag.evaluation import lag
+
+        result = lag.evaluate(Path(args.path), settings, index=args.index)
+        text = lag.markdown(result, env)
     else:
         from rag.evaluation.rgb import evaluate as evaluate_rgb
 
@@ -246,14 +257,28 @@ def _run_suite(args: argparse.Namespace, settings: Settings, env: dict) -> tuple
     return result, text
 
 
+DATES = f"""which dates each one uses:
+  --as-of DATE   publication: nothing published after it is used (default today)
+  --from/--to    publication: only sources published in this range
+  the question's own time words ("on 23 October", "on Monday", "last week", "this week",
+                 "yesterday", "in October", "since 3 May") name when things happened: they
+                 match the dates passages report ("on Monday", "last week", "23 October",
+                 read against each article's publication date) and reports published in
+                 that window or up to {REPORT_LAG_DAYS} days after it; they count back from --as-of
+  "latest"       publication: newer sources first among the relevant ones
+"""
+
+
 def _question_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ask and check: index, time, outlet, answerer, output."""
     parser.add_argument("--index", help="index name (default: RAG_INDEX or 'default')")
     _chroma_option(parser)
     parser.add_argument("--as-of", type=_date, metavar="DATE",
-                        help="answer as of this date (default today): 'this week' and 'latest' count from it")
-    parser.add_argument("--from", dest="date_from", type=_date, metavar="DATE", help="oldest publication date")
-    parser.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="newest publication date")
+                        help="answer as of this date (default today): nothing published after it is used, and the "
+                             "question's 'this week', 'yesterday', 'last month' count back from it")
+    parser.add_argument("--from", dest="date_from", type=_date, metavar="DATE",
+                        help="oldest publication date of a source")
+    parser.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="newest publication date of a source")
     parser.add_argument("--outlet", help="only sources from this outlet")
     parser.add_argument("--llm", help="answerer: extractive (default: RAG_LLM), local (the bundled Qwen2.5 1.5B), "
                                       "local:MODEL, local:PATH.gguf, openai or ollama")
@@ -298,7 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help="answer a question from the indexed news, with sources",
                          description="Answer from the index. Every sentence cites its source [n]; sentences the "
-                                     "sources do not support are dropped; silence gives a clear refusal.")
+                                     "sources do not support are dropped; an answer must give what was asked "
+                                     "(a number for 'how many', a name for 'who'); otherwise a clear refusal.",
+                         epilog=DATES, formatter_class=argparse.RawDescriptionHelpFormatter)
     ask.add_argument("question")
     _question_options(ask)
     ask.add_argument("--lenient", action="store_true", help="keep unsupported sentences, marked as such")
@@ -431,6 +458,14 @@ def build_parser() -> argparse.ArgumentParser:
     ew.add_argument("--mode", choices=("fast", "model"),
                     help="checker mode (default: RAG_CHECK_MODE, auto: model when the bundled model is installed)")
     ew.add_argument("--json", metavar="OUT", help="also write figures and per-claim records as JSON")
+    el = ev_sub.add_parser("lag", help="how many days after an event its reports appear (RAG_REPORT_LAG_DAYS)",
+                           description="Read an index built from RealTime QA (`newsrag eval realtimeqa`): how late "
+                                       "reports naming an event's weekday appear, and the gold recall@5 of the "
+                                       "questions about a past window with each candidate lag.")
+    el.add_argument("path", metavar="DIR", help="folder of RealTime QA weekly *_qa/_gold/_gcs.jsonl files")
+    el.add_argument("--index", required=True, help="the index holding that folder's articles")
+    el.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
+    el.set_defaults(func=cmd_eval, limit=None)
     for p in (er, eg):
         p.add_argument("--limit", type=int, help="ask only the first N questions")
         p.add_argument("--llm", help="answerer (default: RAG_LLM or extractive)")

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.timescope import REPORT_LAG_DAYS
+
 
 class Settings(BaseSettings):
     """Every knob of the pipeline, with defaults that work on a laptop."""
@@ -43,6 +45,8 @@ class Settings(BaseSettings):
     max_redirects: int = Field(5, ge=0, description="redirects followed per URL")
     allow_private_urls: bool = Field(False, description="allow URLs on loopback/private networks")
     top_k: int = Field(6, gt=0, le=50, description="sources an answer is built from")
+    report_lag_days: int = Field(REPORT_LAG_DAYS, ge=0, le=14, description="a question's dates also match reports "
+                                 "published up to this many days after them (measured: `newsrag eval lag`)")
     llm: str = Field("extractive", description="answerer: extractive, local (the bundled model), local:MODEL, "
                      "local:PATH.gguf, openai or ollama")
     strict: bool = Field(True, description="drop answer sentences their sources do not support")

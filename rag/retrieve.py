@@ -106,12 +106,14 @@ class Scope:
     ``published`` bounds publication: --from/--to, and never after ``as_of`` (nothing published
     later existed yet). ``asked`` is the window the question's own words name ("on 23 October",
     "last week", "this week"): the days things happened, matched against a passage's event dates
-    and against its publication date, which may fall up to ``REPORT_LAG_DAYS`` after the window.
+    and against its publication date, which may fall up to ``lag`` days after the window
+    (``Settings.report_lag_days``).
     """
 
     published: Window
     asked: Window | None
     latest: bool
+    lag: int = REPORT_LAG_DAYS
 
     @property
     def window(self) -> Window:
@@ -125,7 +127,7 @@ class Scope:
         asked = None
         if self.asked and self.asked[0] and self.asked[1]:
             first, last = self.asked
-            asked = (_as_int(first), _as_int(last), _as_int(last + timedelta(days=REPORT_LAG_DAYS)))
+            asked = (_as_int(first), _as_int(last), _as_int(last + timedelta(days=self.lag)))
         return keyword.Filters(_as_int(self.published[0]), _as_int(self.published[1]), outlet, asked)
 
     def holds(self, hit: Hit) -> bool:
@@ -139,16 +141,17 @@ class Scope:
         if not (self.asked and self.asked[0] and self.asked[1]):
             return True
         first, last = self.asked
-        reported = day is not None and first <= day <= last + timedelta(days=REPORT_LAG_DAYS)
+        reported = day is not None and first <= day <= last + timedelta(days=self.lag)
         return reported or any(a <= last and b >= first for a, b in hit.events)
 
 
-def scope_of(question: str, as_of: date, date_from: date | None = None, date_to: date | None = None) -> Scope:
+def scope_of(question: str, as_of: date, date_from: date | None = None, date_to: date | None = None,
+             lag: int = REPORT_LAG_DAYS) -> Scope:
     """The question's time words as the window asked about; the explicit dates and ``as_of`` as publication bounds."""
     scope = time_scope(question, as_of)
     ends = [d for d in (date_to, as_of) if d is not None]
     asked = (scope.start, scope.end) if scope.start or scope.end else None
-    return Scope(published=(date_from, min(ends)), asked=asked, latest=scope.latest)
+    return Scope(published=(date_from, min(ends)), asked=asked, latest=scope.latest, lag=lag)
 
 
 def _as_int(day: date | None) -> int | None:
@@ -293,7 +296,7 @@ def retrieve(question: str, settings: Settings, *, as_of: date, date_from: date 
     """The ``k`` best passages for a question, as the index stood on ``as_of``."""
     if k <= 0:
         raise ValueError(f"k must be greater than 0, got {k}")
-    scope = scope_of(question, as_of, date_from, date_to)
+    scope = scope_of(question, as_of, date_from, date_to, settings.report_lag_days)
     result = Retrieval(hits=[], window=scope.window, latest=scope.latest)
     start, end = scope.published
     if start is not None and end is not None and start > end:

@@ -48,7 +48,7 @@ def fmt(rate: dict[str, Any], digits: int = 3) -> str:
     return f"{value:.{digits}f} ({count})"
 
 
-def _header(title: str, env: dict[str, Any]) -> list[str]:
+def header(title: str, env: dict[str, Any]) -> list[str]:
     versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items())
     return [f"### {title}", "", f"`{env['command']}`", "", f"{env['date']}; {env['machine']}; {versions}", ""]
 
@@ -66,7 +66,7 @@ def realtimeqa_markdown(result: dict[str, Any], env: dict[str, Any], plots: dict
     """The RealTime QA table: retrieval, answers, citations, latency, with the anchors."""
     s = result["summary"]
     google, bm25 = RECALL_ANCHORS["Google search (dataset)"], RECALL_ANCHORS["BM25 whole articles"]
-    rows = _header("RealTime QA", env) + [
+    rows = header("RealTime QA", env) + [
         f"{s['questions']} questions{SAMPLE if result.get('sample') else ''}, "
         f"weeks {result['weeks'][0]}..{result['weeks'][-1]} ({len(result['weeks'])}); "
         f"answerer `{result['llm']}`; index `{result['index']}` ({result['embed_model']}, top_k {result['top_k']}); "
@@ -127,7 +127,7 @@ RGB_CONDITIONS = {"positive": "positive (true)", "wrong": "positive_wrong (plant
 def rgb_markdown(result: dict[str, Any], env: dict[str, Any]) -> str:
     """The RGB table: accuracy on true passages; repeated error versus flagged conflict on wrong ones."""
     summary = result["summary"]
-    rows = _header("RGB counterfactual", env) + [
+    rows = header("RGB counterfactual", env) + [
         f"{result['questions']} questions; answerer `{result['llm']}`; given passages (up to top_k "
         f"{result['top_k']}), retrieval bypassed.",
         "",
@@ -200,7 +200,7 @@ def wice_markdown(result: dict[str, Any], env: dict[str, Any]) -> str:
 
     s = result["summary"]
     by = s["judged_supported_by_label"]
-    rows = _header("WiCE: the citation checker against human labels", env) + [
+    rows = header("WiCE: the citation checker against human labels", env) + [
         f"{s['claims']} claims; \"supported\" against partially or not supported; a claim is judged by its best row.",
         "",
         "| checker | precision | recall | F1 | balanced accuracy | judged supported, by human label: supported / "
