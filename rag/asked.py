@@ -52,6 +52,14 @@ _FAMILIES = [frozenset(terms(words)) for words in (
 )]
 _ALIASES = [frozenset(terms(words)) for words in (  # one country's common names: "US" is rarely spelled out twice
     "US USA America American Americans", "UK Britain British England")]
+_DATE_WORDS = frozenset(terms("date day year"))
+_STARTERS = frozenset("however despite last meanwhile according following although earlier later still yet "
+                      "instead since until as but even once now".split())  # capitalised only by starting a sentence
+_ROLES = frozenset(terms(  # who a sentence can name without a name
+    "minister president premier chancellor secretary spokesman spokeswoman spokesperson official officials "
+    "police officer leader chief governor mayor judge court government ministry company army military "
+    "militia group committee council board lawmakers senator parliament king queen prince general commander "
+    "ceo chairman director manager coach player team authorities agency department union prosecutors"))
 _NOT_NAMES = frozenset(
     {m.capitalize() for m in MONTHS} | {w.capitalize() for w in WEEKDAYS}
     | {"Who", "Whom", "Whose", "What", "Which", "When", "Where", "Why", "How", "Is", "Are", "Was", "Were",
@@ -77,8 +85,9 @@ def asked(question: str, as_of: date | None = None) -> Asked:
     scope = time_scope(question, as_of) if as_of else None
     phrase = scope.phrase.split(", ")[0] if scope else ""
     plain = question.replace(phrase, " ") if phrase else question
-    names = _names(plain)
-    return Asked(kind=_kind(plain), names=names, attribute=_attribute(plain), event=_event(plain),
+    names, attribute = _names(plain), _attribute(plain)
+    kind = "date" if attribute & _DATE_WORDS else _kind(plain)  # "what is the release date of ..."
+    return Asked(kind=kind, names=names, attribute=attribute - _DATE_WORDS, event=_event(plain),
                  words=frozenset(terms(plain)) - frozenset(terms(" ".join(names))),
                  years=frozenset(_YEAR.findall(question)),
                  window=(scope.start, scope.end) if scope else (None, None))
@@ -193,11 +202,22 @@ def _kind_missing(want: Asked, sentence: str) -> str:
     if want.kind == "date" and not _WHEN.search(sentence):
         return "names no date"
     if want.kind in ("person", "place"):
-        new = {f for f in key_facts(sentence) if not f[:1].isdigit() and f not in _NOT_NAMES
+        new = {f for f in _capitalised(sentence) if f not in _NOT_NAMES
                and not any(_has_term(t, set(terms(" ".join(want.names)))) for t in terms(f))}
-        if not new:
+        role = want.kind == "person" and bool(_ROLES & set(terms(sentence)) - want.words)
+        if not new and not role:  # "the prime minister cancelled ..." answers "who" too
             return f"names no {want.kind} besides those asked about"
     return ""
+
+
+def _capitalised(sentence: str) -> set[str]:
+    """Names in a sentence: its capitalised words, the first too unless it is a common word ("Facebook
+    acquired Instagram" names Facebook; "However, ..." names nobody)."""
+    words = {f for f in key_facts(sentence) if not f[:1].isdigit()}
+    first = re.match(r"\W*([A-Z][\w'’-]*)", sentence)
+    if first and first[1].lower() not in STOPWORDS and first[1].lower() not in _STARTERS:
+        words.add(first[1])
+    return words
 
 
 def _off_window(want: Asked, sentence: str, published: date | None) -> str:

@@ -150,7 +150,7 @@ def choose(stem: str, choices: Sequence[str], sources: Sequence[Hit], ignore: st
     mentions = [sum(i in idx for _, idx in named) for i in range(len(choices))]
     pick = max(named[0][1], key=lambda i: mentions[i])
     evidence = [s for s, idx in named if idx == [pick]][:2]
-    return pick, next(s for s, idx in named if pick in idx), evidence
+    return pick, evidence[0] if evidence else next(s for s, idx in named if pick in idx), evidence
 
 
 def _render(claims: list[Claim]) -> tuple[str, list[Claim]]:

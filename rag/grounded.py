@@ -204,17 +204,20 @@ def letter_shares(logprobs: dict[str, float], count: int) -> list[float]:
     return [m / total for m in mass] if total > 0 else [1.0 / count] * count
 
 
-def chosen_claims(chosen: str, stem: str, sources: Sequence[Hit], ignore: str = "", as_of: date | None = None
-                  ) -> list[Claim]:
+def chosen_claims(choices: Sequence[str], chosen: int, stem: str, sources: Sequence[Hit], ignore: str = "",
+                  as_of: date | None = None) -> list[Claim]:
     """The alternative as the answer, cited at the most relevant sentence that names it and is about what
-    the stem asks (``rag.asked``), and that quote.
+    the stem asks (``rag.asked``), and that quote: one naming no other alternative, when there is one
+    (a quote naming two reads as hedging).
 
     When no such sentence names the alternative, the claim cites nothing and the check refuses it.
     """
     want = asked(stem, as_of)
-    naming = [s for s in score_sentences(stem, sources, ignore)
-              if named_choices(s.hit.text[s.start:s.end], [chosen]) and not unmet_by(want, s, choice=True)]
+    named = [(s, named_choices(s.hit.text[s.start:s.end], choices)) for s in score_sentences(stem, sources, ignore)]
+    naming = sorted((s for s, idx in named if chosen in idx and not unmet_by(want, s, choice=True)),
+                    key=lambda s: named_choices(s.hit.text[s.start:s.end], choices) != [chosen])
+    answer = f"{neutralise(choices[chosen])}."
     if not naming:
-        return [Claim(f"{neutralise(chosen)}.", [], False, "no source names this alternative")]
+        return [Claim(answer, [], False, "no source names this alternative")]
     deciding = quote_claim(naming[0])
-    return [Claim(f"{neutralise(chosen)}.", deciding.citations, True), deciding]
+    return [Claim(answer, deciding.citations, True), deciding]

@@ -182,7 +182,7 @@ def _model_claims(model: Model, ask: Ask, sources: Sequence[Hit], settings: Sett
     stem, choices = split_alternatives(ask.question)
     if 1 < len(choices) <= len(grounded.LETTERS):
         readings = grounded.choice_readings(model, stem, choices, sources, ask.as_of)
-        claims = grounded.chosen_claims(choices[grounded.pick(readings)], stem, sources, phrase, ask.as_of)
+        claims = grounded.chosen_claims(choices, grounded.pick(readings), stem, sources, phrase, ask.as_of)
         yield render_claims(claims)
         return claims, readings
     draft = yield from grounded.stream_draft(model, ask.question, sources, ask.as_of)

@@ -73,3 +73,18 @@ def test_when_a_date_is_asked_for_the_dates_named_are_the_answer_not_a_constrain
                  "Taxes are due by April 18.", "", PUBLISHED) == ""
     assert unmet(asked("Feinstein will not run in 2024. What year was she first elected?"),
                  "Feinstein was first elected in 1992.") == ""
+
+
+def test_a_role_answers_who_as_a_name_does() -> None:
+    want = asked("Who cancelled the meeting with the council?")
+    assert unmet(want, "The prime minister cancelled the meeting with the council.") == ""
+    assert "names no person" in unmet(want, "The meeting with the council was cancelled.")
+
+
+def test_a_name_opening_the_sentence_answers_who_and_a_date_asked_as_an_attribute_is_a_date() -> None:
+    assert unmet(asked("Who acquired Instagram?"), "Facebook acquired Instagram in 2012.") == ""
+    assert "names no person" in unmet(asked("Who acquired Instagram?"), "However, Instagram was acquired in 2012.")
+    draft = asked("What is the date of the 2021 NBA Draft?")
+    assert draft.kind == "date" and not draft.attribute
+    assert unmet(draft, "The 2021 NBA draft was held on July 29, 2021, at Barclays Center.") == ""
+    assert asked("What is the release date of God of War?").attribute == {"releas"}

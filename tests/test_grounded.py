@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 
 from rag.evaluation.realtimeqa import position_bias, sampled
-from rag.grounded import LETTERS, choice_readings, letter_shares, parse_draft, partial_answer, pick
+from rag.grounded import LETTERS, choice_readings, chosen_claims, letter_shares, parse_draft, partial_answer, pick
 from rag.types import Hit
 
 HIT = Hit("c1", "d1", "Alice won the prize. Bob came second.", "Prize", "Herald", "", None, 0, 37)
@@ -85,3 +85,18 @@ def test_sample_is_spread_and_stable() -> None:
     chosen = sampled(items, 120)
     assert len(chosen) == 120 == len(set(chosen)) and chosen[0] == 0 and chosen[-1] > 320
     assert sampled(items, 120) == chosen and sampled(items, None) == items
+
+
+def test_a_chosen_alternative_cites_a_sentence_naming_it_alone_about_what_was_asked() -> None:
+    both = Hit("c1", "d1", "The Grammy record: Beyonce broke it as Adele won pop solo.", "Grammys 2023", "Herald",
+               "", date(2023, 2, 6), 0, 58, similarity=0.6)
+    alone = Hit("c2", "d2", "Beyonce broke the record for the most Grammy wins ever.", "Grammys", "Courier", "",
+                date(2023, 2, 6), 0, 57, similarity=0.5)
+    elsewhere = Hit("c3", "d3", "Beyonce toured Europe in 2016.", "Tour", "Post", "", date(2016, 5, 1), 0, 30,
+                    similarity=0.4)
+    choices = ("Adele", "Beyonce", "Quincy Jones")
+    stem = "Which singer broke the record for Grammy wins?"
+    answer, quote = chosen_claims(choices, 1, stem, [both, alone])
+    assert answer.text == "Beyonce." and answer.supported and quote.citations[0].hit is alone
+    (refused,) = chosen_claims(choices, 1, stem, [elsewhere])  # names it, but not about the Grammys
+    assert not refused.supported and not refused.citations
