@@ -105,7 +105,7 @@ def _kind(question: str) -> str:
         return "date"
     if first == "where":
         return "place"
-    if _HOW_MANY.search(question) or re.search(r"\bhow\s+(?:many|much)\b", question, re.I):
+    if _HOW_MANY.search(question):
         return "number"
     return ""
 
@@ -126,7 +126,7 @@ def _attribute(question: str) -> frozenset[str]:
             if word.lower() in STOPWORDS or word.lower().endswith("ed"):
                 break
             phrase.append(word)
-        head = [t for t in terms(phrase[-1])] if phrase and not phrase[-1][:1].isupper() else []
+        head = terms(phrase[-1]) if phrase and not phrase[-1][:1].isupper() else []
         return frozenset(head) - _GENERIC
     a = _ATTRIBUTE.search(question)
     if a:
