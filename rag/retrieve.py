@@ -111,7 +111,7 @@ class Scope:
     """
 
     published: Window
-    asked: Window | None
+    asked: tuple[date, date] | None
     latest: bool
     lag: int = REPORT_LAG_DAYS
 
@@ -125,7 +125,7 @@ class Scope:
     def filters(self, outlet: str | None) -> keyword.Filters:
         """The same scope as the keyword index's integer filters."""
         asked = None
-        if self.asked and self.asked[0] and self.asked[1]:
+        if self.asked:
             first, last = self.asked
             asked = (_as_int(first), _as_int(last), _as_int(last + timedelta(days=self.lag)))
         return keyword.Filters(_as_int(self.published[0]), _as_int(self.published[1]), outlet, asked)
@@ -138,7 +138,7 @@ class Scope:
             return False
         if day is None and start is not None:
             return False
-        if not (self.asked and self.asked[0] and self.asked[1]):
+        if not self.asked:
             return True
         first, last = self.asked
         reported = day is not None and first <= day <= last + timedelta(days=self.lag)
@@ -150,7 +150,7 @@ def scope_of(question: str, as_of: date, date_from: date | None = None, date_to:
     """The question's time words as the window asked about; the explicit dates and ``as_of`` as publication bounds."""
     scope = time_scope(question, as_of)
     ends = [d for d in (date_to, as_of) if d is not None]
-    asked = (scope.start, scope.end) if scope.start or scope.end else None
+    asked = (scope.start, scope.end) if scope.start and scope.end else None
     return Scope(published=(date_from, min(ends)), asked=asked, latest=scope.latest, lag=lag)
 
 
