@@ -154,24 +154,28 @@ def _family(term: str) -> frozenset[str]:
     return next((f for f in _FAMILIES if term in f), frozenset({term}))
 
 
-def unmet(want: Asked, sentence: str, context: str = "", published: date | None = None, choice: bool = False
-          ) -> str:
+def unmet(want: Asked, sentence: str, context: str = "", published: date | None = None, choice: bool = False,
+          quote: str = "") -> str:
     """Why the sentence does not give what was asked ("" when it does). ``context`` is where the things
-    asked about may be named instead (the headline, the sentences either side).
+    asked about may be named instead (the headline, the sentences either side). ``quote`` is the source
+    sentence a model's reworded claim rests on: "24" answers "How many US personnel were injured?" when
+    it cites "... injuries to at least 24 US military personnel": the claim must hold the kind of thing,
+    the two together the rest.
 
     ``choice``: the sentence names an offered alternative, which is itself the answer, so only what the
     question is about and its constraints are checked: one of its names is enough (quiz stems carry
     background names: "Kim Kardashian wore a Marilyn Monroe dress at the Met Gala. Who designed it?"),
     or half its other words ("a plane crash in Nepal" for "a deadly plane crash in which South Asian country").
     """
-    sentence, context = _plain_names(sentence), _plain_names(context)
+    claim = sentence
+    sentence, context = _plain_names(f"{sentence} {quote}".strip()), _plain_names(context)
     found = set(terms(sentence))
     around = found | set(terms(context))
     missing = [n for n in want.names if not all(_has_term(t, around) for t in terms(n))]
     described = choice and len(want.words & around) * 2 >= len(want.words) > 0
     if missing and len(missing) > (len(want.names) - 1 if choice else len(want.names) // 2) and not described:
         return f"not about {', '.join(missing)}"  # a name in full ("Antony Blinken" as "Blinken"), most of several
-    if not choice and (reason := _what_missing(want, sentence, found)):
+    if not choice and (reason := _what_missing(want, claim, found)):
         return reason
     if want.kind == "date":  # the dates in the sentence are the answer, not a constraint on it
         return ""
@@ -187,13 +191,13 @@ def _plain_names(text: str) -> str:
     return text.replace("United States", "US").replace("United Kingdom", "UK")
 
 
-def _what_missing(want: Asked, sentence: str, found: set[str]) -> str:
-    """The attribute, the event and the kind of thing asked for, each where the question names one."""
+def _what_missing(want: Asked, claim: str, found: set[str]) -> str:
+    """The attribute and the event (in ``found``), and the kind of thing asked for (in the claim itself)."""
     if want.attribute and not any(_family(t) & found for t in want.attribute):
         return f"says nothing of {', '.join(sorted(want.attribute))}"
     if want.event and not want.event & found:
         return f"says nothing of {sorted(want.event)[0]}"
-    return _kind_missing(want, sentence)
+    return _kind_missing(want, _plain_names(claim))
 
 
 def _kind_missing(want: Asked, sentence: str) -> str:
@@ -258,9 +262,11 @@ def answering(claims: Sequence[Claim], question: str, as_of: date) -> list[str]:
             continue
         c = claim.citations[0]
         local = c.start - c.hit.start
-        text = c.quote if choices else claim.text
         context = around(c.hit, local, local + len(c.quote), bool(choices))
-        reason = unmet(want, text, context, c.hit.published, bool(choices))
+        if choices:
+            reason = unmet(want, c.quote, context, c.hit.published, choice=True)
+        else:
+            reason = unmet(want, claim.text, context, c.hit.published, quote=c.quote)
         if not reason:
             return []
         reasons.append(reason)

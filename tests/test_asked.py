@@ -88,3 +88,11 @@ def test_a_name_opening_the_sentence_answers_who_and_a_date_asked_as_an_attribut
     assert draft.kind == "date" and not draft.attribute
     assert unmet(draft, "The 2021 NBA draft was held on July 29, 2021, at Barclays Center.") == ""
     assert asked("What is the release date of God of War?").attribute == {"releas"}
+
+
+def test_a_terse_claim_is_read_with_the_quote_it_rests_on() -> None:
+    want = asked("How many US military personnel were injured in drone attacks?")
+    assert unmet(want, "24", quote=INJURED) == "", "the number in the claim, the rest in its quote"
+    assert unmet(want, "24") != "", "without it, nothing says what the 24 are"
+    assert "names no number" in unmet(want, "Drone attacks injured US military personnel.", quote=INJURED)
+    assert "popul" in unmet(asked("What is the population of Erbil?"), "Erbil is in northern Iraq.", quote=BASES)
