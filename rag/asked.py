@@ -22,6 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from rag.choices import split_alternatives
 from rag.sentences import STOPWORDS, key_facts, sentence_spans, terms
@@ -141,6 +142,13 @@ def _event(question: str) -> frozenset[str]:
     return next((f for w in words for f in _FAMILIES[2:] if w in f), frozenset())
 
 
+@lru_cache(maxsize=4096)
+def _stems(text: str) -> frozenset[str]:
+    """``terms`` as a set, remembered: every candidate sentence of a passage is checked against the
+    same headline and passage text."""
+    return frozenset(terms(text))
+
+
 def _has_term(wanted: str, found: set[str]) -> bool:
     """A stem found as itself, by another name ("US" / "United States"), or as a longer or shorter form of
     a name ("Iraq" / "Iraqi")."""
@@ -169,8 +177,8 @@ def unmet(want: Asked, sentence: str, context: str = "", published: date | None 
     """
     claim = sentence
     sentence, context = _plain_names(f"{sentence} {quote}".strip()), _plain_names(context)
-    found = set(terms(sentence))
-    around = found | set(terms(context))
+    found = set(_stems(sentence))
+    around = found | _stems(context)
     missing = [n for n in want.names if not all(_has_term(t, around) for t in terms(n))]
     described = choice and len(want.words & around) * 2 >= len(want.words) > 0
     if missing and len(missing) > (len(want.names) - 1 if choice else len(want.names) // 2) and not described:
@@ -206,9 +214,10 @@ def _kind_missing(want: Asked, sentence: str) -> str:
     if want.kind == "date" and not _WHEN.search(sentence):
         return "names no date"
     if want.kind in ("person", "place"):
+        asked_about = set(_stems(" ".join(want.names)))
         new = {f for f in _capitalised(sentence) if f not in _NOT_NAMES
-               and not any(_has_term(t, set(terms(" ".join(want.names)))) for t in terms(f))}
-        role = want.kind == "person" and bool(_ROLES & set(terms(sentence)) - want.words)
+               and not any(_has_term(t, asked_about) for t in terms(f))}
+        role = want.kind == "person" and bool(_ROLES & _stems(sentence) - want.words)
         if not new and not role:  # "the prime minister cancelled ..." answers "who" too
             return f"names no {want.kind} besides those asked about"
     return ""

@@ -286,6 +286,12 @@ def event_dates(text: str, published: date | None) -> list[Window]:
     return sorted({w for w in found if (w[1] - w[0]).days < MAX_EVENT_DAYS})
 
 
+def weekdays_named(text: str, published: date) -> list[date]:
+    """The days a passage names by weekday alone ("on Monday", "said Tuesday"; not "last"/"next Monday"),
+    read against its publication date: how late such reports come is what ``REPORT_LAG_DAYS`` is set from."""
+    return [_passage_weekday(m, published)[0] for m in _PASSAGE_WEEKDAY.finditer(text) if not m["rel"]]
+
+
 def _passage_weekday(m: re.Match[str], published: date) -> Window:
     """Monday: the last one on or before publication; "last Monday" before it; "next Monday" after it."""
     wanted = WEEKDAYS.index(m["wd"].lower())

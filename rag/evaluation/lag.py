@@ -25,15 +25,14 @@ def weekday_lags(settings: Settings) -> dict[str, Any]:
     """Days from a weekday named in a passage ("on Monday", not "last"/"next Monday") to its publication."""
     from rag.embedding import get_embedder
     from rag.store import Store
-    from rag.timescope import _PASSAGE_WEEKDAY, _passage_weekday
+    from rag.timescope import weekdays_named
     from rag.types import Hit
 
     counts: Counter[int] = Counter()
     for cid, document, meta in Store(settings, get_embedder(settings).dimension, create=False).records():
         hit = Hit.from_chroma(cid, document, meta)
         if hit.published is not None:
-            counts.update((hit.published - _passage_weekday(w, hit.published)[0]).days
-                          for w in _PASSAGE_WEEKDAY.finditer(document) if not w["rel"])
+            counts.update((hit.published - day).days for day in weekdays_named(document, hit.published))
     total = sum(counts.values())
     shares = [sum(counts[d] for d in range(day + 1)) / total if total else 0.0 for day in range(7)]
     return {"mentions": total, "by_day": [counts[d] for d in range(7)], "within": [round(s, 3) for s in shares]}
