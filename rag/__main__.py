@@ -1,5 +1,5 @@
 """`python -m rag` is the same as the `newsrag` command."""
 
-from rag.cli import main
+from rag.interfaces.cli import main
 
 raise SystemExit(main())

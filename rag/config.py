@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from rag.timescope import REPORT_LAG_DAYS
+from rag.query.timescope import REPORT_LAG_DAYS
 
 
 class Settings(BaseSettings):

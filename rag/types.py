@@ -79,7 +79,7 @@ class Chunk:
     @property
     def events(self) -> tuple[tuple[date, date], ...]:
         """The days the passage says things happened on, read against the article's publication date."""
-        from rag.timescope import event_dates
+        from rag.query.timescope import event_dates
 
         return tuple(event_dates(self.text, self.article.published))
 
@@ -135,7 +135,7 @@ class Hit:
         if "events" in meta:
             events = parse_events(str(meta["events"]))
         else:
-            from rag.timescope import event_dates
+            from rag.query.timescope import event_dates
 
             events = tuple(event_dates(document, published))
         return cls(

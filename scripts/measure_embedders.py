@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from rag.config import Settings  # noqa: E402
-from rag.embedding import get_embedder, load_tokenizer, max_seq_length, model_dir  # noqa: E402
+from rag.index.embedding import get_embedder, load_tokenizer, max_seq_length, model_dir  # noqa: E402
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 

@@ -7,11 +7,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
 from rag.config import Settings
+from tests import ROOT
 
 
 @pytest.fixture(autouse=True)
@@ -90,8 +90,8 @@ def http_server() -> Iterator[LocalServer]:
 @pytest.fixture(scope="session")
 def seed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """An index of seeds/ built once per test session by the real pipeline."""
-    from rag.ingest import ingest
+    from rag.ingest.ingest import ingest
 
     settings = Settings(index_root=tmp_path_factory.mktemp("indexes"), index="seed")
-    assert ingest([str(Path(__file__).parent.parent / "seeds")], settings, progress=False).ok
+    assert ingest([str(ROOT / "seeds")], settings, progress=False).ok
     return settings

@@ -18,9 +18,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from rag.answer.qa import Ask, answer
 from rag.benchmarks.common import machine, percentile
 from rag.config import Settings
-from rag.qa import Ask, answer
 
 HEAVY_IMPORTS = ["chromadb", "onnxruntime", "bm25s", "tokenizers", "numpy"]
 

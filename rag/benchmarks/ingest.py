@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from rag.benchmarks.common import machine
-from rag.chunking import chunk_article
 from rag.config import Settings
-from rag.embedding import get_embedder, load_tokenizer, model_dir
-from rag.ingest import ingest
-from rag.sources import read_sources
+from rag.index.embedding import get_embedder, load_tokenizer, model_dir
+from rag.ingest.chunking import chunk_article
+from rag.ingest.ingest import ingest
+from rag.ingest.sources import read_sources
 from rag.types import Article
 
 

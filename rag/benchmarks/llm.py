@@ -26,8 +26,8 @@ from rag.config import Settings
 
 def measure(spec: str, questions: list[tuple[str, date]], settings: Settings) -> dict[str, Any]:
     """Time to first text and end to end per question, llama.cpp's token rates, and this process's peak RSS."""
-    from rag.llm import LocalGenerator, get_generator
-    from rag.qa import Ask, stream_answer
+    from rag.answer.llm import LocalGenerator, get_generator
+    from rag.answer.qa import Ask, stream_answer
     from rag.types import Answer
 
     first, total, refused, rates = [], [], 0, []
@@ -94,7 +94,7 @@ def _run(spec: str, path: Path, limit: int, settings: Settings, count: int, busy
 
 def threads_auto() -> int:
     """What RAG_LLM_THREADS=0 means on this machine."""
-    from rag.llm import threads
+    from rag.answer.llm import threads
 
     return threads(Settings(llm_threads=0))
 

@@ -30,7 +30,7 @@ AS_OF = date(2023, 10, 26)  # the seed article's week: its questions have answer
 
 def write_batch(sources: list[str], limit: int, folder: Path, settings: Settings) -> tuple[Path, int]:
     """The first ``limit`` readable articles of ``sources`` as one JSONL dump to upload."""
-    from rag.sources import read_sources
+    from rag.ingest.sources import read_sources
     from rag.types import Article
 
     rows = []
@@ -108,10 +108,10 @@ def upload(url: str, batch: Path, index: str) -> str:
 
 def searchable(settings: Settings) -> tuple[int, int, list[str]]:
     """Uploaded documents found among the top 10 passages for their own headline: (found, total, missing)."""
-    from rag.embedding import get_embedder
-    from rag.retrieve import retrieve
-    from rag.store import Store
-    from rag.ui.app import UPLOADS
+    from rag.index.chroma import Store
+    from rag.index.embedding import get_embedder
+    from rag.interfaces.ui.app import UPLOADS
+    from rag.query.retrieve import retrieve
 
     store = Store(settings, get_embedder(settings, "query").dimension, create=False)
     folder = str((settings.index_dir / UPLOADS).resolve())
@@ -125,7 +125,7 @@ def searchable(settings: Settings) -> tuple[int, int, list[str]]:
 def bench_load(sources: list[str], settings: Settings, sessions: int = 8, limit: int = 50, minimum: int = 5,
                baseline_s: float = 20.0, seeds: str = "seeds", json_out: str | None = None) -> str:
     """Run both phases on a scratch index and return the Markdown report (and JSON when asked)."""
-    from rag.ingest import ingest
+    from rag.ingest.ingest import ingest
 
     with tempfile.TemporaryDirectory(prefix="newsrag-load-") as tmp:
         scratch = settings.model_copy(update={"index_root": Path(tmp) / "indexes", "index": "load"})

@@ -2,7 +2,7 @@
 
 N sessions (one ``gradio_client.Client`` each, so one server-side conversation each) ask M
 questions at once through the real HTTP/SSE path. The baseline, measured in the same run,
-asks the same questions, read the same way (follow-ups included), through ``rag.qa.answer``
+asks the same questions, read the same way (follow-ups included), through ``rag.answer.qa.answer``
 in this process, one after another. Every history is checked for cross-talk.
 """
 
@@ -120,9 +120,9 @@ def run_sessions(url: str, sessions: int, count: int, as_of: str) -> tuple[list[
 
 
 def direct(settings: Settings, sessions: int, count: int, as_of: date) -> tuple[list[float], float]:
-    """The same conversations through rag.qa.answer in this process, one question at a time."""
-    from rag.conversation import Turn, standalone_question
-    from rag.qa import Ask, answer
+    """The same conversations through rag.answer.qa.answer in this process, one question at a time."""
+    from rag.answer.qa import Ask, answer
+    from rag.query.conversation import Turn, standalone_question
 
     latencies = []
     started = time.perf_counter()
@@ -181,7 +181,7 @@ def markdown(f: dict[str, Any]) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         f"| UI via gradio_client | {ui['answered']} | {ui['errors']} | {ui['wall_s']} | {ui['throughput_qps']} "
         f"| {ui['p50_ms']} | {ui['p95_ms']} |",
-        f"| rag.qa.answer, sequential | {base['answered']} | 0 | {base['wall_s']} | {base['throughput_qps']} "
+        f"| rag.answer.qa.answer, sequential | {base['answered']} | 0 | {base['wall_s']} | {base['throughput_qps']} "
         f"| {base['p50_ms']} | {base['p95_ms']} |",
         "",
         f"UI p50 latency is {f['ratio_p50']}x the direct call's; UI throughput is {f['ratio_throughput']}x. "

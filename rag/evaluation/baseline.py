@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from rag.choices import named_choices
+from rag.answer.choices import named_choices
 from rag.config import Settings
-from rag.sources import read_sources
+from rag.ingest.sources import read_sources
 from rag.types import Article
 
 TOP_ARTICLES = 5

@@ -23,9 +23,9 @@ LAGS = (0, 1, 2, 3, 5, 7)
 
 def weekday_lags(settings: Settings) -> dict[str, Any]:
     """Days from a weekday named in a passage ("on Monday", not "last"/"next Monday") to its publication."""
-    from rag.embedding import get_embedder
-    from rag.store import Store
-    from rag.timescope import weekdays_named
+    from rag.index.chroma import Store
+    from rag.index.embedding import get_embedder
+    from rag.query.timescope import weekdays_named
     from rag.types import Hit
 
     counts: Counter[int] = Counter()
@@ -41,8 +41,8 @@ def weekday_lags(settings: Settings) -> dict[str, Any]:
 def dated_recall(root: Path, settings: Settings, lags: tuple[int, ...] = LAGS) -> dict[str, Any]:
     """Gold-article recall at 5 of the questions whose window closes before their as-of date, per lag."""
     from rag.evaluation.realtimeqa import RECALL_DEPTH, RECALL_PASSAGES, gold_keys, load_questions, week_files
-    from rag.retrieve import retrieve
-    from rag.timescope import time_scope
+    from rag.query.retrieve import retrieve
+    from rag.query.timescope import time_scope
 
     files = week_files(root, None, "qa")
     questions = [q for q in load_questions(files, "qa") if q.gold_urls

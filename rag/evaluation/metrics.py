@@ -10,11 +10,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from rag.answer.choices import named_choices
+from rag.answer.citations import check_claims, split_claims
 from rag.benchmarks.common import percentile
-from rag.choices import named_choices
-from rag.citations import check_claims, split_claims
-from rag.embedding import Embedder
-from rag.sources.common import canonical_url
+from rag.index.embedding import Embedder
+from rag.ingest.sources.common import canonical_url
 from rag.types import Hit
 
 MIRROR_HOSTS = ("www.", "edition.", "amp.", "m.", "mobile.")  # the same article served under another host

@@ -3,7 +3,7 @@
 The pool (gold and search-result articles of the chosen weeks) goes into its own index, named
 after the weeks it holds; ingestion is idempotent, so a second run (say with another answerer)
 re-reads the files but embeds nothing. Each question is asked as of its own date, as the question
-sentence followed by its choices, through ``rag.qa.answer``: the figures are those of the product.
+sentence followed by its choices, through ``rag.answer.qa.answer``: the figures are those of the product.
 
 Retrieval is scored on a deeper ``retrieve`` call with the same question and date (the answer
 only sees ``top_k`` passages, too few to count ten distinct articles).
@@ -123,8 +123,8 @@ def prepare_index(files: dict[str, dict[str, Path]], settings: Settings, index: 
     ``index`` naming an existing index reuses it untouched (the pool takes ~20 minutes to embed
     here); otherwise the pool is ingested, which is cheap when nothing changed.
     """
-    from rag.ingest import ingest
-    from rag.store import index_exists
+    from rag.index.chroma import index_exists
+    from rag.ingest.ingest import ingest
 
     if index and index_exists(named := settings.model_copy(update={"index": index})):
         return named, f"reused existing index '{index}'"
@@ -139,8 +139,8 @@ def gold_keys(questions: Sequence[Question], settings: Settings) -> tuple[dict[s
     A gold article whose text is stored under another URL (ingestion keeps one copy of identical
     text) is found through that URL too.
     """
-    from rag.embedding import get_embedder
-    from rag.store import Store
+    from rag.index.chroma import Store
+    from rag.index.embedding import get_embedder
 
     states = Store(settings, get_embedder(settings).dimension).doc_states()
     stored = {m.article_key(doc) for doc in states}
@@ -160,9 +160,9 @@ def gold_keys(questions: Sequence[Question], settings: Settings) -> tuple[dict[s
 
 def ask_one(q: Question, keys: set[str], settings: Settings, llm: str) -> dict[str, Any]:
     """Answer one question through the product, and score it."""
-    from rag.embedding import get_embedder
-    from rag.qa import Ask, answer
-    from rag.retrieve import retrieve
+    from rag.answer.qa import Ask, answer
+    from rag.index.embedding import get_embedder
+    from rag.query.retrieve import retrieve
 
     started = time.perf_counter()
     result = answer(Ask(q.asked, as_of=q.as_of, llm=llm, strict=settings.strict), settings)
@@ -231,7 +231,7 @@ def position_bias(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     (row 0) against the pick from every rotation averaged, and how often each lands on the first half
     of the list, beside how often the gold choice is there.
     """
-    from rag.grounded import pick
+    from rag.answer.grounded import pick
 
     read = [r for r in records if r.get("choice_readings")]
     if not read:

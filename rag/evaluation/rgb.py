@@ -2,7 +2,7 @@
 
 RGB's counterfactual set gives each question its passages, so retrieval is bypassed: the passages
 become Hits directly (similarity to the question computed with the project's embedder, as
-retrieval would have) and go to the same answerer ``rag.qa`` uses. A temporary index per question
+retrieval would have) and go to the same answerer ``rag.answer.qa`` uses. A temporary index per question
 was the alternative; it would measure retrieval as well (and its time window drops RGB's undated
 passages whenever a question names a year), while this suite is about the answerer alone.
 
@@ -95,7 +95,7 @@ def flags_conflict(text: str) -> bool:
 
 def passage_hits(rid: str, condition: str, query: str, passages: Sequence[str], settings: Settings) -> list[Hit]:
     """Given passages as Hits, in the given order, with the similarity retrieval would have given them."""
-    from rag.embedding import get_embedder
+    from rag.index.embedding import get_embedder
 
     if not passages:
         return []
@@ -107,8 +107,8 @@ def passage_hits(rid: str, condition: str, query: str, passages: Sequence[str], 
 
 
 def answer_given(question: str, hits: list[Hit], settings: Settings, llm: str) -> Answer:
-    """The product's answer stage (``rag.qa.answer_from``) on the given passages."""
-    from rag.qa import Ask, answer_from
+    """The product's answer stage (``rag.answer.qa.answer_from``) on the given passages."""
+    from rag.answer.qa import Ask, answer_from
 
     return answer_from(Ask(question, as_of=date.today(), llm=llm, strict=settings.strict), hits, settings)
 

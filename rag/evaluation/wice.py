@@ -19,13 +19,13 @@ from typing import Any
 
 from tqdm import tqdm
 
+from rag.answer.citations import check_claims
+from rag.answer.verify import Verifier, get_verifier
 from rag.benchmarks.common import percentile
-from rag.citations import check_claims
 from rag.config import Settings
-from rag.embedding import Embedder
 from rag.evaluation import metrics as m
+from rag.index.embedding import Embedder
 from rag.types import Hit
-from rag.verify import Verifier, get_verifier
 
 LABELS = ("supported", "partially_supported", "not_supported")
 # Published on WiCE's held-out split, the same binary reading (Kamoi et al. 2023): F1, balanced accuracy.
@@ -111,7 +111,7 @@ def best_threshold(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def evaluate(path: Path, settings: Settings, *, limit: int | None = None, progress: bool = True) -> dict[str, Any]:
     """Run the checker, in the settings' check mode, over the claims; figures and a record per claim."""
-    from rag.embedding import get_embedder
+    from rag.index.embedding import get_embedder
 
     claims = load_wice(path)[:limit]
     embedder = get_embedder(settings, "query")

@@ -1,0 +1,220 @@
+"""answer(question): retrieve, build sources, generate, verify, return an Answer.
+
+``stream_answer`` is the one implementation: it yields text deltas as they are produced
+and the checked ``Answer`` last; ``answer`` just runs it to the end. A model's answer
+names the sources it rests on (rag/grounded.py) and is never shown as final unchecked:
+unsupported sentences are dropped (strict) or marked. When nothing holds, or nothing that holds
+gives what the question asks for (``rag.answer.asked``), whatever the answerer said, the reply is the
+fixed refusal with the closest sources.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from rag.answer import grounded
+from rag.answer.asked import answering
+from rag.answer.choices import split_alternatives
+from rag.answer.citations import check_claims, disagreement, neutralise
+from rag.answer.disputes import contest, disputes
+from rag.answer.extractive import extract
+from rag.answer.llm import Generator as Model
+from rag.answer.verify import get_verifier
+from rag.config import Settings
+from rag.index.embedding import get_embedder
+from rag.query.retrieve import retrieve
+from rag.query.timescope import time_scope
+from rag.types import Answer, Citation, Claim, Hit
+
+REFUSAL = "Not found in the indexed news."
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One question and how to answer it; the CLI and the UI build this from their inputs."""
+
+    question: str
+    as_of: date
+    date_from: date | None = None
+    date_to: date | None = None
+    outlet: str | None = None
+    llm: str = "extractive"
+    strict: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What an answerer produced, checked: the text, its claims, the sources it saw, how it read alternatives."""
+
+    text: str
+    claims: list[Claim]
+    sources: list[Hit]
+    readings: list[list[float]] = field(default_factory=list)
+
+
+def stream_answer(ask: Ask, settings: Settings) -> Iterator[str | Answer]:
+    """Text deltas while the answer is produced, then the checked Answer."""
+    clock = _Clock()
+    found = retrieve(ask.question, settings, as_of=ask.as_of, date_from=ask.date_from, date_to=ask.date_to,
+                     outlet=ask.outlet, k=settings.top_k)
+    clock.lap("retrieve")
+    yield from stream_answer_from(ask, found.hits, settings, window=found.window,
+                                  timings={**found.timings, **clock.laps})
+
+
+def stream_answer_from(ask: Ask, sources: Sequence[Hit], settings: Settings, *,
+                       window: tuple[date | None, date | None] = (None, None),
+                       timings: dict[str, float] | None = None) -> Iterator[str | Answer]:
+    """The answer stage alone, on sources already chosen: what ``stream_answer`` runs after retrieval.
+
+    Public so that a caller holding its own passages (an evaluation set, a pinned document) gets
+    exactly the product's answerer and checks, not a copy of them.
+    """
+    clock = _Clock()
+    phrase = time_scope(ask.question, ask.as_of).phrase
+    if ask.llm == "extractive":
+        text, claims = extract(ask.question, sources, phrase, ask.as_of)
+        written = Written(text, claims, list(sources))
+        yield text
+    else:
+        written = yield from _generate(ask, sources, settings, phrase)
+    if written.claims and answering(written.claims, ask.question, ask.as_of):
+        written = Written("", [], written.sources, written.readings)  # true, cited, and not what was asked
+    written = _disagreements(written, ask.question)
+    clock.lap("answer")
+    refused = not written.claims
+    yield Answer(question=ask.question, text=REFUSAL if refused else written.text, claims=written.claims,
+                 sources=written.sources, refused=refused, as_of=ask.as_of, window=window, answerer=ask.llm,
+                 timings={**(timings or {}), **clock.laps}, choice_readings=written.readings)
+
+
+def _disagreements(written: Written, question: str) -> Written:
+    """The answer with what other sources say instead, when they state its facts differently.
+
+    Sources that disagree on a figure, a name or a date are never settled silently: each contested
+    sentence is followed by the contradicting sentence, quoted and cited, so both sides are shown.
+    When the answer states neither side (it quoted another sentence, or found nothing to say), the
+    first two sentences on which the sources disagree about what was asked are shown instead: that
+    they disagree is the answer a reader needs, better than a refusal.
+    """
+    claims = contest(written.claims, written.sources, question)
+    if not any(c.contested_by for c in claims):
+        found = disputes(question, written.sources)
+        if not found:
+            return written
+        shown = claims + [_reported(c, lead=i == 0) for i, c in enumerate(found[0])]
+        return Written(render_claims(shown), shown, written.sources, written.readings)
+    shown = []
+    noted: set[tuple[int, str]] = set()
+    for claim in claims:
+        if any((c.n, c.quote) in noted for c in claim.citations):
+            continue  # this side is already shown, as what a source reports instead
+        shown.append(claim)
+        for c in claim.contested_by:
+            noted.add((c.n, c.quote))
+            shown.append(_reported(c, lead=True))
+    return Written(render_claims(shown), shown, written.sources, written.readings)
+
+
+def _reported(citation: Citation, lead: bool) -> Claim:
+    """What a source says, quoted and cited: one side of a disagreement (the outlet shows on the citation)."""
+    quote = neutralise(citation.quote)
+    return Claim(disagreement(quote) if lead else f'"{quote}"', [citation], True, judge="quote")
+
+
+def answer(ask: Ask, settings: Settings) -> Answer:
+    """The checked Answer, without streaming."""
+    return _last(stream_answer(ask, settings))
+
+
+def answer_from(ask: Ask, sources: Sequence[Hit], settings: Settings) -> Answer:
+    """The checked Answer from given sources, without streaming (retrieval skipped)."""
+    return _last(stream_answer_from(ask, sources, settings))
+
+
+def _last(stream: Iterator[str | Answer]) -> Answer:
+    *_, final = stream
+    assert isinstance(final, Answer)
+    return final
+
+
+def check(text: str, ask: Ask, settings: Settings) -> Answer:
+    """Verify a given answer's [n] citations against the sources the question retrieves."""
+    found = retrieve(ask.question, settings, as_of=ask.as_of, date_from=ask.date_from, date_to=ask.date_to,
+                     outlet=ask.outlet, k=settings.top_k)
+    claims = contest(check_claims(text, found.hits, get_embedder(settings, "query"), get_verifier(settings, ask.llm)),
+                     found.hits, ask.question)
+    return Answer(question=ask.question, text=text, claims=claims, sources=found.hits, refused=False,
+                  as_of=ask.as_of, window=found.window, answerer="given", timings=found.timings)
+
+
+def _generate(ask: Ask, sources: Sequence[Hit], settings: Settings, phrase: str) -> Generator[str, None, Written]:
+    """A model's answer, streamed as written, then checked; only the supported claims are kept (strict).
+
+    Sources that do not fit the model's context are left out, least relevant first.
+    """
+    from rag.answer.llm import ContextOverflow, get_generator
+
+    model = get_generator(ask.llm, settings)
+    sources = sources[: settings.llm_sources]
+    if not sources:  # nothing retrieved: nothing to read, and no source number the reply could name
+        return Written("", [], [])
+    while True:
+        try:
+            claims, readings = yield from _model_claims(model, ask, sources, settings, phrase)
+            break
+        except ContextOverflow:
+            if len(sources) <= 1:
+                raise
+            sources = sources[: len(sources) - 1]
+    kept = [c for c in claims if c.supported or not ask.strict]
+    if not any(c.supported for c in kept):
+        return Written("", [], list(sources), readings)
+    return Written(render_claims(kept), kept, list(sources), readings)
+
+
+def _model_claims(model: Model, ask: Ask, sources: Sequence[Hit], settings: Settings, phrase: str
+                  ) -> Generator[str, None, tuple[list[Claim], list[list[float]]]]:
+    """Alternatives ranked by the model, or its written answer: the claims to check, and the readings."""
+    stem, choices = split_alternatives(ask.question)
+    if 1 < len(choices) <= len(grounded.LETTERS):
+        readings = grounded.choice_readings(model, stem, choices, sources, ask.as_of)
+        claims = grounded.chosen_claims(choices, grounded.pick(readings), stem, sources, phrase, ask.as_of)
+        yield render_claims(claims)
+        return claims, readings
+    draft = yield from grounded.stream_draft(model, ask.question, sources, ask.as_of)
+    return grounded.draft_claims(draft, sources, get_embedder(settings, "query"), get_verifier(settings, ask.llm)), []
+
+
+def render_claims(claims: Sequence[Claim]) -> str:
+    """Claims back into text, each with its [n] markers."""
+    parts = []
+    for claim in claims:
+        marks = ", ".join(str(c.n) for c in claim.citations)
+        parts.append(f"{claim.text.rstrip()} [{marks}]" if marks else claim.text)
+    return " ".join(parts)
+
+
+def recency_note(answer: Answer) -> str:
+    """How recent the newest source is, relative to the as-of date."""
+    newest = answer.newest
+    if newest is None:
+        return "No dated source."
+    days = (answer.as_of - newest).days
+    return f"Newest source: {newest.isoformat()} ({days} day{'s' if days != 1 else ''} before {answer.as_of})."
+
+
+class _Clock:
+    """Milliseconds per stage, for the Answer's timings."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[f"{name}_ms"] = round(1000 * (now - self._last), 1)
+        self._last = now

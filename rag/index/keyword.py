@@ -1,0 +1,349 @@
+"""The BM25 keyword index beside Chroma: rare names and exact terms that embeddings blur.
+
+It lives in ``<index>/keyword/`` as immutable builds (``<stamp>/``) and a ``CURRENT`` file naming
+the live one: a rebuild is written aside and swapped in by one atomic rename, so readers never
+see half an index. A build holds the BM25 matrices (bm25s), the chunk ids in row order and
+per-chunk ``published_int`` and ``outlet`` arrays and every passage's event dates (one row per
+span): date and outlet filters become a weight mask.
+
+Chroma stays the single source of truth: the index is rebuilt from the collection after an
+ingest that wrote something (never per query).
+
+Every ingest that writes changes a revision token in the collection's metadata, before its
+first write and after its last. On a Chroma server shared by several processes (or machines),
+each keeps its own keyword index in its own index folder, and a process whose build was made
+from another revision rebuilds from the server once, on its next query (an embedded store's
+readers use the token to reopen Chroma: see ``Store.follow_other_writers``). While another process's
+ingest runs, this one's keyword side may lag behind the dense side by that ingest's writes,
+never more (the dense side, read from the server, is always current). While an ingest writes, a ``STALE`` marker
+names its process; a marker whose process is gone means a killed run, and the next query
+rebuilds the index once. A chunk count different from Chroma's (with no ingest running)
+means the same.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rag.types import Hit
+
+if TYPE_CHECKING:
+    from rag.index.chroma import Store
+
+log = logging.getLogger(__name__)
+
+FOLDER = "keyword"
+CURRENT = "CURRENT"
+STALE = "STALE"
+_CACHE: dict[Path, KeywordIndex] = {}
+_ACTIVE: set[Path] = set()  # keyword folders an ingest in this process is writing to
+_LOCK = threading.RLock()
+
+
+def _bm25s() -> Any:
+    try:
+        import bm25s
+        import Stemmer  # noqa: F401 (PyStemmer: checked here so the error names the package)
+    except ImportError as exc:
+        raise ImportError("the keyword index needs bm25s and PyStemmer: pip install bm25s PyStemmer") from exc
+    return bm25s
+
+
+def _tokenizer() -> Any:
+    """English stopwords and Snowball stems; a fresh one per call (PyStemmer is not thread-safe)."""
+    import Stemmer
+
+    return _bm25s().tokenization.Tokenizer(stemmer=Stemmer.Stemmer("english"), stopwords="en")
+
+
+def query_terms(text: str) -> list[str]:
+    """The stems BM25 matches a question by, as the corpus was tokenised."""
+    return _tokenizer().tokenize([text], return_as="string", show_progress=False)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Which passages a search may return; dates are yyyymmdd integers, None for no bound.
+
+    ``start``/``end`` bound the publication date (the as-of date, --from/--to). ``asked`` is the
+    window a question asks about, (first day, last day, last publication day of reports on it):
+    a passage is in it when one of its event dates falls in the window, or when it was published
+    between the first day and the last publication day.
+    """
+
+    start: int | None = None
+    end: int | None = None
+    outlet: str | None = None
+    asked: tuple[int, int, int] | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self == Filters()
+
+
+@dataclass
+class KeywordIndex:
+    """One loaded build: BM25 rows align with ``ids``, ``published`` and ``outlets``; ``events`` holds
+    (row, first day, last day) for each event date a passage mentions."""
+
+    stamp: str
+    ids: list[str]
+    published: np.ndarray  # int32 yyyymmdd, 0 for undated
+    outlets: np.ndarray  # str
+    events: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int32))
+    bm25: Any = None  # bm25s.BM25; None for an empty index
+    revision: str = ""  # the server collection's revision it was built from ("" when embedded)
+    outlet_names: dict[str, str] = field(init=False, repr=False)  # casefolded -> stored spelling
+    oldest: int = field(init=False)
+    newest: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.outlet_names = {str(o).casefold(): str(o) for o in set(self.outlets.tolist())}
+        empty = len(self.published) == 0
+        self.oldest, self.newest = (0, 0) if empty else (int(self.published.min()), int(self.published.max()))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def narrowing(self, filters: Filters) -> Filters:
+        """Only the filters that exclude something here: a no-op filter still costs a full scan."""
+        start, end, outlet = filters.start, filters.end, filters.outlet
+        return Filters(start if start is not None and self.oldest < start else None,
+                       end if end is not None and self.newest > end else None,
+                       outlet if outlet is not None and set(self.outlet_names.values()) != {outlet} else None,
+                       filters.asked)
+
+    def mask(self, filters: Filters) -> np.ndarray:
+        """1.0 for rows the filters keep, 0.0 for the rest (bm25s multiplies scores by it)."""
+        keep = (self.published >= (filters.start or 0)) & (self.published <= (filters.end or 99991231))
+        if filters.outlet is not None:
+            keep &= self.outlets == filters.outlet
+        if filters.asked is not None:
+            first, last, reported = filters.asked
+            asked = (self.published >= first) & (self.published <= reported)
+            rows, starts, ends = self.events.T
+            asked[rows[(starts <= last) & (ends >= first)]] = True
+            keep &= asked
+        return keep.astype(np.float32)
+
+    def search(self, query: str, n: int, filters: Filters = Filters()) -> list[tuple[str, float]]:
+        """Up to ``n`` (chunk id, BM25 score) pairs matching at least one query term, best first."""
+        if self.bm25 is None or n <= 0:
+            return []
+        terms = [t for t in query_terms(query) if t in self.bm25.vocab_dict]
+        if not terms:
+            return []
+        rows, scores = self.bm25.retrieve([terms], k=min(n, len(self.ids)), show_progress=False,
+                                          weight_mask=None if filters.empty else self.mask(filters))
+        return [(self.ids[int(r)], float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
+
+    def outlet_named(self, name: str) -> str:
+        """The stored spelling of an outlet, matched case-insensitively ("reuters" -> "Reuters")."""
+        if name in self.outlet_names.values():
+            return name
+        return self.outlet_names.get(name.casefold(), name)
+
+
+def folder_of(index_dir: Path) -> Path:
+    """Where an index's keyword builds live."""
+    return index_dir / FOLDER
+
+
+def current_stamp(folder: Path) -> str | None:
+    """The live build's name, or None when no build was ever swapped in."""
+    try:
+        return (folder / CURRENT).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _write_build(path: Path, store: Store) -> None:
+    """Tokenise title + passage (what the embedder sees, too); save BM25 and the filter arrays.
+
+    The revision is read before the records: a write that lands during the read leaves this build
+    marked with the older revision, so it is rebuilt again rather than trusted.
+    """
+    revision = store.revision() if store.remote else ""
+    records = list(store.records())
+    path.mkdir(parents=True)
+    if records:
+        bm25s = _bm25s()
+        texts = [f"{meta.get('title') or ''}\n{document}" for _, document, meta in records]
+        bm25 = bm25s.BM25()
+        bm25.index(_tokenizer().tokenize(texts, return_as="tuple", show_progress=False), show_progress=False)
+        bm25.save(str(path), show_progress=False)
+    published = [int(meta.get("published_int") or 0) for _, _, meta in records]
+    np.save(path / "published.npy", np.asarray(published, dtype=np.int32))
+    events = [(row, int(f"{a:%Y%m%d}"), int(f"{b:%Y%m%d}")) for row, (cid, document, meta) in enumerate(records)
+              for a, b in Hit.from_chroma(cid, document, meta).events]
+    np.save(path / "events.npy", np.asarray(events, dtype=np.int32).reshape(-1, 3))
+    outlets = [str(meta.get("outlet") or "") for _, _, meta in records]
+    (path / "chunks.json").write_text(json.dumps({"ids": [r[0] for r in records], "outlets": outlets,
+                                                  "revision": revision}))
+
+
+def build(store: Store) -> KeywordIndex:
+    """Rebuild from the Chroma collection aside, swap it in atomically, drop builds older than the last."""
+    folder = folder_of(store.dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    previous = current_stamp(folder)
+    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    tmp = folder / f".tmp-{stamp}"
+    _write_build(tmp, store)
+    os.rename(tmp, folder / stamp)
+    _write_atomic(folder / CURRENT, stamp + "\n")
+    _sweep(folder, keep={stamp, previous})
+    _CACHE[folder.resolve()] = index = _load_build(folder, stamp)
+    return index
+
+
+def _sweep(folder: Path, keep: set[str | None]) -> None:
+    """Remove old builds; the previous one stays for readers that are still loading it."""
+    hour_ago = time.time() - 3600
+    for path in folder.iterdir():
+        leftover_tmp = path.name.startswith(".tmp-") and path.stat().st_mtime < hour_ago
+        if path.is_dir() and path.name not in keep and (leftover_tmp or not path.name.startswith(".")):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _load_build(folder: Path, stamp: str) -> KeywordIndex:
+    path = folder / stamp
+    chunks = json.loads((path / "chunks.json").read_text())
+    bm25 = _bm25s().BM25.load(str(path), show_progress=False) if chunks["ids"] else None
+    return KeywordIndex(stamp=stamp, ids=chunks["ids"], published=np.load(path / "published.npy"),
+                        outlets=np.asarray(chunks["outlets"], dtype=str), events=np.load(path / "events.npy"),
+                        bm25=bm25, revision=chunks.get("revision", ""))
+
+
+def _marker(folder: Path) -> dict[str, Any] | None:
+    """The STALE marker's content; an unreadable marker counts as one left by a killed run."""
+    try:
+        data = json.loads((folder / STALE).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed child that its parent has not reaped yet is a zombie: it writes nothing more
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _held(folder: Path, marker: dict[str, Any]) -> bool:
+    """True while the ingest that wrote the marker still runs: its writes are expected, not a crash."""
+    pid = marker.get("pid")
+    if not isinstance(pid, int):
+        return False
+    if pid == os.getpid():
+        return folder.resolve() in _ACTIVE
+    return _alive(pid)
+
+
+def _clear(folder: Path, token: str | None) -> None:
+    """Remove the marker if it is still the one we saw (a newer ingest may have replaced it)."""
+    marker = _marker(folder)
+    if marker is not None and marker.get("token") == token:
+        (folder / STALE).unlink(missing_ok=True)
+
+
+@contextmanager
+def updating(store: Store, changes: bool) -> Iterator[None]:
+    """Wrap an ingest's writes to Chroma: marked stale while they run, rebuilt once after them.
+
+    A run that writes nothing neither marks nor rebuilds (re-ingesting an unchanged corpus stays
+    cheap) unless a killed run left the index stale; then this run finishes the job. If the
+    writes raise, the marker stays and the next query rebuilds.
+    """
+    folder = folder_of(store.dir)
+    if not changes and _marker(folder) is None:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    token = uuid.uuid4().hex
+    _write_atomic(folder / STALE, json.dumps({"pid": os.getpid(), "token": token, "since": time.time()}))
+    key = folder.resolve()
+    _ACTIVE.add(key)
+    try:
+        store.bump_revision()
+        yield
+    finally:
+        _ACTIVE.discard(key)
+    store.bump_revision()
+    with _LOCK:
+        build(store)
+        _clear(folder, token)
+
+
+def load(store: Store) -> KeywordIndex:
+    """The live keyword index, cached per folder and reloaded when the folder's stamp changes.
+
+    Rebuilt here (once, with a warning) only when a killed ingest left it stale, when it is
+    missing or unreadable, or when its chunk count differs from Chroma's while no ingest writes;
+    on a server, when another process's ingest changed the collection's revision.
+    """
+    folder = folder_of(store.dir)
+    with _LOCK:
+        marker = _marker(folder)
+        held = marker is not None and _held(folder, marker)
+        if marker is not None and not held:
+            return _rebuild(store, "was left stale by an interrupted ingest", marker.get("token"))
+        index, problem = _cached_or_loaded(folder)
+        if index is None:
+            return _rebuild(store, problem, None)
+        if store.remote:  # other processes write there: follow the server's revision, not the count
+            return index if held or index.revision == store.revision() else build(store)
+        if not held and len(index) != (count := store.count()):
+            return _rebuild(store, f"has {len(index)} passages but Chroma has {count}", None)
+        return index
+
+
+def _cached_or_loaded(folder: Path) -> tuple[KeywordIndex | None, str]:
+    stamp = current_stamp(folder)
+    if stamp is None:
+        return None, "is missing"
+    key = folder.resolve()
+    cached = _CACHE.get(key)
+    if cached is not None and cached.stamp == stamp:
+        return cached, ""
+    try:
+        _CACHE[key] = _load_build(folder, stamp)
+    except (OSError, ValueError, KeyError) as exc:
+        return None, f"cannot be read ({exc})"
+    return _CACHE[key], ""
+
+
+def _rebuild(store: Store, reason: str, token: str | None) -> KeywordIndex:
+    level = logging.WARNING if store.count() else logging.DEBUG  # an empty index has nothing to lose
+    log.log(level, "keyword index of %s %s: rebuilding it from the Chroma collection", store.dir, reason)
+    index = build(store)
+    _clear(folder_of(store.dir), token)
+    return index
