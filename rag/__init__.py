@@ -1,4 +1,13 @@
-"""newsrag: question answering over news with citations that can be checked."""
+"""newsrag: question answering over news with citations that can be checked.
+
+One folder per stage, in the order a question's data flows: ``ingest`` (sources to passages),
+``index`` (passages stored, searched by keyword, vector and date), ``query`` (a question to the
+passages that answer it), ``answer`` (passages to a checked Answer), ``interfaces`` (CLI and chat);
+``evaluation`` and ``benchmarks`` measure them. Shared by every stage: ``types`` (the one chain of
+data, Article -> Chunk -> Hit -> Citation -> Claim -> Answer), ``config`` (Settings, by stage),
+``engine`` (what a process has loaded), ``sentences`` (the sentence splitter that chunking,
+answering and checking agree on) and ``optional`` (heavy imports with an install hint).
+"""
 
 import os
 

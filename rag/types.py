@@ -89,22 +89,41 @@ class Chunk:
         return f"{self.article.title}\n{self.text}" if self.article.title else self.text
 
 
-def format_events(events: tuple[tuple[date, date], ...]) -> str:
-    """Event spans as one metadata string (Chroma keeps scalars only): "20231023-20231023 20231016-20231022"."""
-    return " ".join(f"{a:%Y%m%d}-{b:%Y%m%d}" for a, b in events)
-
-
-def parse_events(text: str) -> tuple[tuple[date, date], ...]:
-    """``format_events`` read back."""
-    def day(digits: str) -> date:
-        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
-
-    return tuple((day(a), day(b)) for a, b in (span.split("-") for span in text.split()))
-
-
 def doc_key(doc_id: str) -> str:
     """Short fixed-length key for a document id (URLs can be very long)."""
     return hashlib.sha1(doc_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+class Answerer(str):
+    """Who writes an answer, checked when named: "extractive" (quotes, no model), "local", "local:MODEL",
+    "local:PATH.gguf", "openai" or "ollama"; "given" for an answer someone else wrote (``check``).
+
+    A string, so it prints, compares and serialises as its name; ``kind`` and ``generative`` say
+    what it is without anyone parsing the name again.
+    """
+
+    KINDS = ("extractive", "local", "openai", "ollama", "given")
+
+    def __new__(cls, spec: str) -> Answerer:
+        spec = str(spec).strip()
+        kind, colon, arg = spec.partition(":")
+        if kind not in cls.KINDS or (colon and (kind != "local" or not arg)):
+            raise ValueError(f"answerer must be extractive, local, local:MODEL, local:PATH.gguf, openai or ollama, "
+                             f"got {spec!r}")
+        return super().__new__(cls, spec)
+
+    @property
+    def kind(self) -> str:
+        """extractive, local, openai, ollama or given."""
+        return self.partition(":")[0]
+
+    @property
+    def generative(self) -> bool:
+        """True when a generative model writes the answer (and can judge claims as the verifier)."""
+        return self.kind in ("local", "openai", "ollama")
+
+
+EXTRACTIVE = Answerer("extractive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,26 +143,6 @@ class Hit:
     similarity: float = 0.0  # cosine between question and passage
     also_in: tuple[str, ...] = ()  # other outlets carrying a near-identical passage
     events: tuple[tuple[date, date], ...] = ()  # days the passage says things happened on (Chunk.events)
-
-    @classmethod
-    def from_chroma(cls, chunk_id: str, document: str, meta: dict, score: float = 0.0,
-                    similarity: float = 0.0) -> Hit:
-        """The one place a Chroma record becomes a Hit. A record stored before passages kept their event
-        dates has them read from its text now, so older indexes filter the same way."""
-        published_text = str(meta.get("published") or "")
-        published = date.fromisoformat(published_text) if published_text else None
-        if "events" in meta:
-            events = parse_events(str(meta["events"]))
-        else:
-            from rag.query.timescope import event_dates
-
-            events = tuple(event_dates(document, published))
-        return cls(
-            chunk_id=chunk_id, doc_id=str(meta["doc_id"]), text=document, title=str(meta.get("title", "")),
-            outlet=str(meta.get("outlet", "")), url=str(meta.get("url", "")), published=published,
-            start=int(meta.get("start", 0)), end=int(meta.get("end", 0)), score=score, similarity=similarity,
-            events=events,
-        )
 
     @property
     def label(self) -> str:
@@ -198,7 +197,8 @@ class Answer:
     refused: bool
     as_of: date
     window: tuple[date | None, date | None] = (None, None)  # publication window searched
-    answerer: str = "extractive"
+    answerer: Answerer = EXTRACTIVE
+    fallback: str = ""  # why the reply is not the answerer's own words (a refusal, both sides of a dispute)
     timings: dict[str, float] = field(default_factory=dict)
     # a model choosing among offered alternatives: its probability of each (in the order asked) under
     # every rotation of their order, row 0 being the order as asked; the mean log-probability decides

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from rag.config import Settings
+from rag.engine import Engine
 from tests import ROOT
 
 
@@ -93,5 +94,5 @@ def seed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     from rag.ingest.ingest import ingest
 
     settings = Settings(index_root=tmp_path_factory.mktemp("indexes"), index="seed")
-    assert ingest([str(ROOT / "seeds")], settings, progress=False).ok
+    assert ingest([str(ROOT / "seeds")], Engine(settings), progress=False).ok
     return settings

@@ -14,6 +14,7 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from rag.answer import grounded
 from rag.answer.asked import answering
@@ -21,28 +22,44 @@ from rag.answer.choices import split_alternatives
 from rag.answer.citations import check_claims, disagreement, neutralise
 from rag.answer.disputes import contest, disputes
 from rag.answer.extractive import extract
-from rag.answer.llm import Generator as Model
-from rag.answer.verify import get_verifier
-from rag.config import Settings
-from rag.index.embedding import get_embedder
 from rag.query.retrieve import retrieve
 from rag.query.timescope import time_scope
-from rag.types import Answer, Citation, Claim, Hit
+from rag.types import Answer, Answerer, Citation, Claim, Hit
+
+if TYPE_CHECKING:
+    from rag.engine import Engine
 
 REFUSAL = "Not found in the indexed news."
+NO_SOURCES = "no passage in the index matches the question and its dates"
+NO_QUOTE = "no sentence of the sources gives what the question asks for"
+UNSUPPORTED = "no sentence of the model's answer is supported by the sources it cites"
+DISPUTED = "the sources disagree about what was asked: both sides are shown"
 
 
 @dataclass(frozen=True, slots=True)
 class Ask:
-    """One question and how to answer it; the CLI and the UI build this from their inputs."""
+    """One question and what only this question decides; everything else comes from the Engine's settings.
+
+    ``answerer`` None is the configured one (``RAG_LLM``); ``lenient`` keeps unsupported sentences,
+    marked, for this question; ``index`` None is the configured index.
+    """
 
     question: str
     as_of: date
     date_from: date | None = None
     date_to: date | None = None
     outlet: str | None = None
-    llm: str = "extractive"
-    strict: bool = True
+    answerer: Answerer | str | None = None
+    lenient: bool = False
+    index: str | None = None
+
+    def who(self, engine: Engine) -> Answerer:
+        """The answerer this question goes to."""
+        return Answerer(self.answerer or engine.settings.answer.llm)
+
+    def strict(self, engine: Engine) -> bool:
+        """Whether unsupported sentences are dropped (the setting, unless this question is lenient)."""
+        return engine.settings.answer.strict and not self.lenient
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,19 +70,24 @@ class Written:
     claims: list[Claim]
     sources: list[Hit]
     readings: list[list[float]] = field(default_factory=list)
+    fallback: str = ""  # why the reply is not what the answerer wrote
+
+    def refused(self, why: str) -> Written:
+        """Nothing kept, and why: the reply becomes the refusal with the closest sources."""
+        return Written("", [], self.sources, self.readings, why)
 
 
-def stream_answer(ask: Ask, settings: Settings) -> Iterator[str | Answer]:
+def stream_answer(ask: Ask, engine: Engine) -> Iterator[str | Answer]:
     """Text deltas while the answer is produced, then the checked Answer."""
     clock = _Clock()
-    found = retrieve(ask.question, settings, as_of=ask.as_of, date_from=ask.date_from, date_to=ask.date_to,
-                     outlet=ask.outlet, k=settings.top_k)
+    found = retrieve(ask.question, engine, as_of=ask.as_of, date_from=ask.date_from, date_to=ask.date_to,
+                     outlet=ask.outlet, k=engine.settings.retrieval.top_k, index=ask.index)
     clock.lap("retrieve")
-    yield from stream_answer_from(ask, found.hits, settings, window=found.window,
+    yield from stream_answer_from(ask, found.hits, engine, window=found.window,
                                   timings={**found.timings, **clock.laps})
 
 
-def stream_answer_from(ask: Ask, sources: Sequence[Hit], settings: Settings, *,
+def stream_answer_from(ask: Ask, sources: Sequence[Hit], engine: Engine, *,
                        window: tuple[date | None, date | None] = (None, None),
                        timings: dict[str, float] | None = None) -> Iterator[str | Answer]:
     """The answer stage alone, on sources already chosen: what ``stream_answer`` runs after retrieval.
@@ -74,20 +96,21 @@ def stream_answer_from(ask: Ask, sources: Sequence[Hit], settings: Settings, *,
     exactly the product's answerer and checks, not a copy of them.
     """
     clock = _Clock()
-    phrase = time_scope(ask.question, ask.as_of).phrase
-    if ask.llm == "extractive":
-        text, claims = extract(ask.question, sources, phrase, ask.as_of)
-        written = Written(text, claims, list(sources))
-        yield text
+    who, phrase = ask.who(engine), time_scope(ask.question, ask.as_of).phrase
+    if who.generative:
+        written = yield from _generate(ask, sources, engine, phrase)
     else:
-        written = yield from _generate(ask, sources, settings, phrase)
-    if written.claims and answering(written.claims, ask.question, ask.as_of):
-        written = Written("", [], written.sources, written.readings)  # true, cited, and not what was asked
+        text, claims = extract(ask.question, sources, phrase, ask.as_of)
+        written = Written(text, claims, list(sources), fallback="" if claims else NO_QUOTE if sources else NO_SOURCES)
+        yield text
+    if written.claims and (reasons := answering(written.claims, ask.question, ask.as_of)):
+        written = written.refused(f"what the sources support does not answer the question: {reasons[0]}")
     written = _disagreements(written, ask.question)
     clock.lap("answer")
     refused = not written.claims
     yield Answer(question=ask.question, text=REFUSAL if refused else written.text, claims=written.claims,
-                 sources=written.sources, refused=refused, as_of=ask.as_of, window=window, answerer=ask.llm,
+                 sources=written.sources, refused=refused, as_of=ask.as_of, window=window, answerer=who,
+                 fallback=written.fallback if refused or written.fallback == DISPUTED else "",
                  timings={**(timings or {}), **clock.laps}, choice_readings=written.readings)
 
 
@@ -106,7 +129,7 @@ def _disagreements(written: Written, question: str) -> Written:
         if not found:
             return written
         shown = claims + [_reported(c, lead=i == 0) for i, c in enumerate(found[0])]
-        return Written(render_claims(shown), shown, written.sources, written.readings)
+        return Written(render_claims(shown), shown, written.sources, written.readings, DISPUTED)
     shown = []
     noted: set[tuple[int, str]] = set()
     for claim in claims:
@@ -116,7 +139,7 @@ def _disagreements(written: Written, question: str) -> Written:
         for c in claim.contested_by:
             noted.add((c.n, c.quote))
             shown.append(_reported(c, lead=True))
-    return Written(render_claims(shown), shown, written.sources, written.readings)
+    return Written(render_claims(shown), shown, written.sources, written.readings, DISPUTED)
 
 
 def _reported(citation: Citation, lead: bool) -> Claim:
@@ -125,14 +148,14 @@ def _reported(citation: Citation, lead: bool) -> Claim:
     return Claim(disagreement(quote) if lead else f'"{quote}"', [citation], True, judge="quote")
 
 
-def answer(ask: Ask, settings: Settings) -> Answer:
+def answer(ask: Ask, engine: Engine) -> Answer:
     """The checked Answer, without streaming."""
-    return _last(stream_answer(ask, settings))
+    return _last(stream_answer(ask, engine))
 
 
-def answer_from(ask: Ask, sources: Sequence[Hit], settings: Settings) -> Answer:
+def answer_from(ask: Ask, sources: Sequence[Hit], engine: Engine) -> Answer:
     """The checked Answer from given sources, without streaming (retrieval skipped)."""
-    return _last(stream_answer_from(ask, sources, settings))
+    return _last(stream_answer_from(ask, sources, engine))
 
 
 def _last(stream: Iterator[str | Answer]) -> Answer:
@@ -141,44 +164,45 @@ def _last(stream: Iterator[str | Answer]) -> Answer:
     return final
 
 
-def check(text: str, ask: Ask, settings: Settings) -> Answer:
+def check(text: str, ask: Ask, engine: Engine) -> Answer:
     """Verify a given answer's [n] citations against the sources the question retrieves."""
-    found = retrieve(ask.question, settings, as_of=ask.as_of, date_from=ask.date_from, date_to=ask.date_to,
-                     outlet=ask.outlet, k=settings.top_k)
-    claims = contest(check_claims(text, found.hits, get_embedder(settings, "query"), get_verifier(settings, ask.llm)),
-                     found.hits, ask.question)
-    return Answer(question=ask.question, text=text, claims=claims, sources=found.hits, refused=False,
-                  as_of=ask.as_of, window=found.window, answerer="given", timings=found.timings)
+    found = retrieve(ask.question, engine, as_of=ask.as_of, date_from=ask.date_from, date_to=ask.date_to,
+                     outlet=ask.outlet, k=engine.settings.retrieval.top_k, index=ask.index)
+    checked = check_claims(text, found.hits, engine.embedder("query"), engine.verifier(ask.who(engine)))
+    return Answer(question=ask.question, text=text, claims=contest(checked, found.hits, ask.question),
+                  sources=found.hits, refused=False, as_of=ask.as_of, window=found.window,
+                  answerer=Answerer("given"), timings=found.timings)
 
 
-def _generate(ask: Ask, sources: Sequence[Hit], settings: Settings, phrase: str) -> Generator[str, None, Written]:
+def _generate(ask: Ask, sources: Sequence[Hit], engine: Engine, phrase: str) -> Generator[str, None, Written]:
     """A model's answer, streamed as written, then checked; only the supported claims are kept (strict).
 
     Sources that do not fit the model's context are left out, least relevant first.
     """
-    from rag.answer.llm import ContextOverflow, get_generator
+    from rag.answer.llm import ContextOverflow
 
-    model = get_generator(ask.llm, settings)
-    sources = sources[: settings.llm_sources]
+    sources = sources[: engine.settings.llm.sources]
     if not sources:  # nothing retrieved: nothing to read, and no source number the reply could name
-        return Written("", [], [])
+        return Written("", [], [], fallback=NO_SOURCES)
     while True:
         try:
-            claims, readings = yield from _model_claims(model, ask, sources, settings, phrase)
+            claims, readings = yield from _model_claims(ask, sources, engine, phrase)
             break
         except ContextOverflow:
             if len(sources) <= 1:
                 raise
             sources = sources[: len(sources) - 1]
-    kept = [c for c in claims if c.supported or not ask.strict]
+    kept = [c for c in claims if c.supported or not ask.strict(engine)]
     if not any(c.supported for c in kept):
-        return Written("", [], list(sources), readings)
+        return Written("", [], list(sources), readings, UNSUPPORTED)
     return Written(render_claims(kept), kept, list(sources), readings)
 
 
-def _model_claims(model: Model, ask: Ask, sources: Sequence[Hit], settings: Settings, phrase: str
+def _model_claims(ask: Ask, sources: Sequence[Hit], engine: Engine, phrase: str
                   ) -> Generator[str, None, tuple[list[Claim], list[list[float]]]]:
     """Alternatives ranked by the model, or its written answer: the claims to check, and the readings."""
+    who = ask.who(engine)
+    model = engine.generator(who)
     stem, choices = split_alternatives(ask.question)
     if 1 < len(choices) <= len(grounded.LETTERS):
         readings = grounded.choice_readings(model, stem, choices, sources, ask.as_of)
@@ -186,7 +210,7 @@ def _model_claims(model: Model, ask: Ask, sources: Sequence[Hit], settings: Sett
         yield render_claims(claims)
         return claims, readings
     draft = yield from grounded.stream_draft(model, ask.question, sources, ask.as_of)
-    return grounded.draft_claims(draft, sources, get_embedder(settings, "query"), get_verifier(settings, ask.llm)), []
+    return grounded.draft_claims(draft, sources, engine.embedder("query"), engine.verifier(who)), []
 
 
 def render_claims(claims: Sequence[Claim]) -> str:

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.answer.llm import Generator, LLMError, get_generator, local_model_path
+from rag.answer.llm import Generator, LLMError, local_model_path
 from rag.answer.prompts import load_prompt
 from rag.config import Settings
 
@@ -45,20 +45,6 @@ def yes_share(logprobs: dict[str, float]) -> float:
             mass[word] += math.exp(logprob)
     total = mass["yes"] + mass["no"]
     return mass["yes"] / total if total > 0 else 0.5
-
-
-def get_verifier(settings: Settings, answerer: str = "extractive") -> Verifier | None:
-    """The verifier the check mode calls for, on the answerer's own model when it has one.
-
-    fast: none. model: the answerer's model, else the bundled local one (an error says how to install
-    it when it is missing). auto: the same, but only when that model is at hand, else none.
-    """
-    if settings.check_mode == "fast":
-        return None
-    spec = answerer if answerer.startswith(("local", "openai", "ollama")) else "local"
-    if settings.check_mode == "auto" and not available(spec, settings):
-        return None
-    return Verifier(get_generator(spec, settings))
 
 
 def available(spec: str, settings: Settings) -> bool:

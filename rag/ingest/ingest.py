@@ -11,16 +11,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from rag.config import Settings
-from rag.index import keyword
-from rag.index.chroma import DocState, Store
-from rag.index.embedding import Embedder, get_embedder
+from rag.index import DocState, Index
 from rag.ingest.chunking import chunk_article
 from rag.ingest.sources import read_sources
 from rag.types import Article, Chunk, Failure
+
+if TYPE_CHECKING:
+    from rag.engine import Engine
 
 
 @dataclass
@@ -70,20 +72,19 @@ def source_key(target: str) -> str:
     return Path(target).resolve().as_posix()
 
 
-def ingest(
-    targets: Sequence[str], settings: Settings, *, prune: bool = False, progress: bool = True
-) -> Report:
+def ingest(targets: Sequence[str], engine: Engine, *, prune: bool = False, progress: bool = True,
+           index: str | None = None) -> Report:
     """Bring the index in line with ``targets``; never duplicates, never half-writes."""
     started = time.perf_counter()
     report = Report()
-    embedder = get_embedder(settings)
-    store = Store(settings, embedder.dimension)
+    settings = engine.for_index(index)
+    store = engine.index(index, create=True)
     articles = _read(targets, settings, report, progress)
     states = store.doc_states()
     stale = _stale_docs(targets, articles, states, report) if prune else set()
     pending = _classify(articles, {k: v for k, v in states.items() if k not in stale}, report)
-    with keyword.updating(store, changes=bool(pending or stale)):  # BM25 follows Chroma, rebuilt once
-        report.chunks = _write(pending, store, embedder, settings, progress)
+    with store.writing(changes=bool(pending or stale)):  # the keyword side follows Chroma, rebuilt once
+        report.chunks = _write(pending, store, engine, progress)
         store.delete_docs(stale)
     report.pruned = sorted(stale)
     report.seconds = time.perf_counter() - started
@@ -160,10 +161,9 @@ def _warnings(article: Article) -> list[str]:
     return notes
 
 
-def _write(
-    pending: list[tuple[Article, str]], store: Store, embedder: Embedder, settings: Settings, progress: bool
-) -> int:
+def _write(pending: list[tuple[Article, str]], store: Index, engine: Engine, progress: bool) -> int:
     """Chunk, embed and upsert in groups of whole articles; then drop their old versions."""
+    settings, embedder = engine.settings.ingest, engine.embedder()
     chunked = [(a, s, chunk_article(a, settings.chunk_size, settings.chunk_overlap)) for a, s in pending]
     total = sum(len(chunks) for _, _, chunks in chunked)
     with tqdm(total=total, desc="embedding", unit=" passages", disable=not progress) as bar:

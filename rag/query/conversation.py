@@ -14,9 +14,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-from rag.config import Settings
 from rag.sentences import sentence_spans
+from rag.types import Answerer
+
+if TYPE_CHECKING:
+    from rag.engine import Engine
 
 HISTORY_TURNS = 3  # turns a model sees when condensing: enough to resolve "they" without drowning the question
 CARRIED_SENTENCES = 2  # earlier questions a rule-based follow-up carries: the thread, not the whole chat
@@ -43,14 +47,16 @@ def history_text(turns: Sequence[Turn], limit: int = HISTORY_TURNS) -> str:
     return "\n".join(f"User: {t.question}\nAssistant: {t.answer}" for t in turns[-limit:])
 
 
-def standalone_question(question: str, turns: Sequence[Turn], as_of: date, llm: str, settings: Settings) -> str:
+def standalone_question(question: str, turns: Sequence[Turn], as_of: date, answerer: Answerer | str | None,
+                        engine: Engine) -> str:
     """The question to retrieve and answer with: condensed by a model when one is chosen or configured."""
     question = question.strip()
     if not turns:
         return question
-    model = llm if llm != "extractive" else settings.llm
-    if model != "extractive":
-        return condense(question, turns, as_of, model, settings)
+    chosen = Answerer(answerer or engine.settings.answer.llm)
+    model = chosen if chosen.generative else Answerer(engine.settings.answer.llm)
+    if model.generative:
+        return condense(question, turns, as_of, model, engine)
     if not reads_as_follow_up(question):
         return question
     previous = turns[-1].standalone
@@ -58,13 +64,13 @@ def standalone_question(question: str, turns: Sequence[Turn], as_of: date, llm: 
     return " ".join([*kept, question])
 
 
-def condense(question: str, turns: Sequence[Turn], as_of: date, model: str, settings: Settings) -> str:
+def condense(question: str, turns: Sequence[Turn], as_of: date, model: Answerer, engine: Engine) -> str:
     """The model's standalone rewrite of a follow-up; the follow-up itself if the model replies with nothing."""
-    from rag.answer.llm import complete, get_generator
+    from rag.answer.llm import complete
     from rag.answer.prompts import load_prompt
 
     system, user = load_prompt("condense").render(history=history_text(turns), question=question,
                                                   as_of=as_of.isoformat())
-    reply = complete(get_generator(model, settings), system, user).strip()
+    reply = complete(engine.generator(model), system, user).strip()
     first_line = reply.splitlines()[0].strip().strip('"') if reply else ""
     return first_line or question

@@ -21,26 +21,25 @@ Why each step:
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.config import Settings
-from rag.index import keyword
-from rag.index.chroma import Store
-from rag.index.embedding import Embedder, get_embedder
+from rag.index.keyword import Filters
 from rag.query.timescope import REPORT_LAG_DAYS, strip_time, time_scope
 from rag.types import Hit
 
+if TYPE_CHECKING:
+    from rag.engine import Engine
+    from rag.index import Index
+
 RRF_K = 60  # the constant of Cormack et al. (2009): damps the head of each list
 CANDIDATES = 50  # per retriever, before fusion
-POSTFILTER_SHARE = 0.3  # filters keeping at least this share of the index are applied after the dense query
 DUPLICATE_COSINE = 0.95  # passage vectors this close are the same text (headline aside)
 RECENCY_WEIGHT = 0.3  # share of the "latest" ranking given to recency
 HALF_LIFE_DAYS = 7.0  # a week-old article keeps half its recency bonus
@@ -65,31 +64,6 @@ class Candidate:
     hit: Hit
     vector: np.ndarray  # the passage vector stored in Chroma
     lexical: float = 0.0  # BM25 score, 0 when BM25 did not return it
-
-
-@dataclass
-class _Context:
-    """What every query needs and must not pay for again: the model and the open collection."""
-
-    embedder: Embedder
-    store: Store
-
-
-_CONTEXTS: dict[tuple[Any, ...], _Context] = {}
-_CONTEXT_LOCK = threading.Lock()
-
-
-def _context(settings: Settings) -> _Context:
-    """The embedder and Store for these settings, opened once per process."""
-    key = (str(settings.index_dir.resolve()), settings.chroma_url, settings.query_embed_model,
-           settings.embed_batch_size, settings.chunk_size, settings.chunk_overlap)
-    with _CONTEXT_LOCK:
-        if key not in _CONTEXTS:
-            embedder = get_embedder(settings, "query")
-            _CONTEXTS[key] = _Context(embedder, Store(settings, embedder.dimension, create=False))
-        else:
-            _CONTEXTS[key].store.follow_other_writers()  # another process may have ingested since
-        return _CONTEXTS[key]
 
 
 @contextmanager
@@ -122,13 +96,13 @@ class Scope:
         ends = [d for d in (self.asked[1] if self.asked else None, self.published[1]) if d is not None]
         return (max(starts) if starts else None, min(ends) if ends else None)
 
-    def filters(self, outlet: str | None) -> keyword.Filters:
+    def filters(self, outlet: str | None) -> Filters:
         """The same scope as the keyword index's integer filters."""
         asked = None
         if self.asked:
             first, last = self.asked
             asked = (_as_int(first), _as_int(last), _as_int(last + timedelta(days=self.lag)))
-        return keyword.Filters(_as_int(self.published[0]), _as_int(self.published[1]), outlet, asked)
+        return Filters(_as_int(self.published[0]), _as_int(self.published[1]), outlet, asked)
 
     def holds(self, hit: Hit) -> bool:
         """Whether a passage is in scope; an undated one only by an event date, or when nothing bounds it."""
@@ -173,47 +147,12 @@ def fuse(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
     return dict(sorted(scores.items(), key=lambda item: -item[1]))
 
 
-def _dense(ctx: _Context, vector: np.ndarray, index: keyword.KeywordIndex, filters: keyword.Filters,
-           n: int) -> list[str]:
-    """Nearest passages within the filters.
-
-    The keyword index's arrays decide which passages the filters keep (~5 ms as a numpy mask, event
-    dates included, which a Chroma ``where`` cannot express). A filter keeping a small share goes to
-    Chroma as that list of ids (7 ms for 900 of 25k passages, where a ``where`` on the same dates took
-    40-850 ms); one keeping most of the index is applied afterwards to an over-fetched query instead.
-    """
-    if filters.empty or not len(index):
-        return _query(ctx, vector, n)
-    keep = index.mask(filters)
-    allowed = [cid for cid, k in zip(index.ids, keep, strict=True) if k]
-    if len(allowed) < POSTFILTER_SHARE * len(index):
-        return _query(ctx, vector, min(n, len(allowed)), ids=allowed) if allowed else []
-    fetched = _query(ctx, vector, min(len(index), int(n * len(index) / len(allowed) * 1.5) + 1))
-    kept = set(allowed)
-    return [cid for cid in fetched if cid in kept][:n]
-
-
-def _query(ctx: _Context, vector: np.ndarray, n: int, ids: list[str] | None = None) -> list[str]:
-    with ctx.store.errors():
-        result = ctx.store.collection.query(query_embeddings=[vector], n_results=n, ids=ids, include=[])
-    return list(result["ids"][0])
-
-
-def _fetch(ctx: _Context, scores: dict[str, float], question: np.ndarray,
-           lexical: dict[str, float]) -> list[Candidate]:
-    """Passages, metadata and vectors of the fused candidates, in fused order, as Hits.
-
-    Ids the collection no longer has (an ingest running in another process) are skipped.
-    """
-    if not scores:
-        return []
-    with ctx.store.errors():
-        page = ctx.store.collection.get(ids=list(scores), include=["documents", "metadatas", "embeddings"])
-    rows = zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"], strict=True)
-    found = {cid: (doc, meta, np.asarray(vec, dtype=np.float32)) for cid, doc, meta, vec in rows}
-    return [Candidate(Hit.from_chroma(cid, doc, meta, score=scores[cid], similarity=float(vec @ question)),
-                      vec, lexical.get(cid, 0.0))
-            for cid in scores if cid in found for doc, meta, vec in [found[cid]]]
+def _candidates(index: Index, scores: dict[str, float], question: np.ndarray,
+                lexical: dict[str, float]) -> list[Candidate]:
+    """The fused candidates as Hits, in fused order, with what ranking needs (ids gone meanwhile skipped)."""
+    found = index.fetch(list(scores))
+    return [Candidate(replace(hit, score=scores[cid], similarity=float(vec @ question)), vec, lexical.get(cid, 0.0))
+            for cid in scores if cid in found for hit, vec in [found[cid]]]
 
 
 def relevance(candidates: list[Candidate]) -> list[float]:
@@ -291,32 +230,33 @@ def collapse_duplicates(ranked: list[Candidate], k: int) -> list[Hit]:
     return [replace(c.hit, also_in=tuple(extra)) for c, extra in zip(kept, also, strict=True)]
 
 
-def retrieve(question: str, settings: Settings, *, as_of: date, date_from: date | None = None,
-             date_to: date | None = None, outlet: str | None = None, k: int = 8) -> Retrieval:
+def retrieve(question: str, engine: Engine, *, as_of: date, date_from: date | None = None,
+             date_to: date | None = None, outlet: str | None = None, k: int = 8, index: str | None = None
+             ) -> Retrieval:
     """The ``k`` best passages for a question, as the index stood on ``as_of``."""
     if k <= 0:
         raise ValueError(f"k must be greater than 0, got {k}")
-    scope = scope_of(question, as_of, date_from, date_to, settings.report_lag_days)
+    scope = scope_of(question, as_of, date_from, date_to, engine.settings.retrieval.report_lag_days)
     result = Retrieval(hits=[], window=scope.window, latest=scope.latest)
     start, end = scope.published
     if start is not None and end is not None and start > end:
         return result  # e.g. --from after the as-of date: nothing can match
-    ctx = _context(settings)
+    store, embedder = engine.index(index), engine.embedder("query")
     query, t = strip_time(question), result.timings
     with _timed(t, "total"):
         with _timed(t, "keyword"):
-            index = keyword.load(ctx.store)
-            outlet = index.outlet_named(outlet) if outlet is not None else None
-            filters = index.narrowing(scope.filters(outlet))
-            lexical = dict(index.search(query, CANDIDATES, filters))
+            side = store.keyword()
+            outlet = side.outlet_named(outlet) if outlet is not None else None
+            filters = side.narrowing(scope.filters(outlet))
+            lexical = dict(side.search(query, CANDIDATES, filters))
         with _timed(t, "embed"):
-            vector = ctx.embedder.embed([query])[0]
+            vector = embedder.embed([query])[0]
         with _timed(t, "dense"):
-            dense = _dense(ctx, vector, index, filters, CANDIDATES)
+            dense = store.dense(vector, CANDIDATES, side, filters)
         with _timed(t, "fuse"):
             scores = dict(list(fuse([dense, list(lexical)]).items())[: max(4 * k, 32)])
         with _timed(t, "fetch"):
-            candidates = [c for c in _fetch(ctx, scores, vector, lexical) if inside(c.hit, scope, outlet)]
+            candidates = [c for c in _candidates(store, scores, vector, lexical) if inside(c.hit, scope, outlet)]
         with _timed(t, "fuse"):
             result.hits = collapse_duplicates(prefer_recent(candidates) if scope.latest else candidates, k)
     return result

@@ -7,7 +7,8 @@ import pytest
 from rag.answer.citations import check_claims, is_instruction, split_claims, strip_unknown_markers
 from rag.answer.disputes import contest
 from rag.config import Settings
-from rag.index.embedding import Embedder, get_embedder
+from rag.engine import Engine
+from rag.index.embedding import Embedder
 from rag.types import Claim, Hit
 
 PASSAGE_1 = (
@@ -26,7 +27,7 @@ def hit(text: str, start: int = 1000) -> Hit:
 
 @pytest.fixture(scope="module")
 def embedder() -> Embedder:
-    return get_embedder(Settings())
+    return Engine(Settings()).embedder()
 
 
 SOURCES = [hit(PASSAGE_1), hit(PASSAGE_2, start=3000)]

@@ -6,6 +6,7 @@ import pytest
 
 from rag.answer.qa import REFUSAL, Ask, Written, _disagreements, answer, check, stream_answer
 from rag.config import Settings
+from rag.engine import Engine
 from rag.ingest.sources import read_sources
 from rag.types import Answer, Article, Hit
 from tests import SEEDS
@@ -25,7 +26,7 @@ def seed_body() -> str:
 
 
 def test_who_refused_to_meet_sudani(settings: Settings, seed_body: str) -> None:
-    result = answer(Ask("Who refused to meet Sudani?", as_of=AS_OF), settings)
+    result = answer(Ask("Who refused to meet Sudani?", as_of=AS_OF), Engine(settings))
     assert not result.refused
     assert "Akram al-Kaabi" in result.text and "Hezbollah Brigades" in result.text
     kaabi = next(c for c in result.claims if "Kaabi" in c.text)
@@ -39,29 +40,29 @@ def test_who_refused_to_meet_sudani(settings: Settings, seed_body: str) -> None:
 
 
 def test_question_the_news_does_not_answer_is_refused(settings: Settings) -> None:
-    result = answer(Ask("Who won the 2022 World Cup?", as_of=AS_OF), settings)
+    result = answer(Ask("Who won the 2022 World Cup?", as_of=AS_OF), Engine(settings))
     assert result.refused and result.text == REFUSAL and result.claims == []
     assert result.sources, "a refusal still lists the closest sources"
 
 
 def test_news_after_the_as_of_date_does_not_exist_yet(settings: Settings) -> None:
-    before = answer(Ask("Who refused to meet Sudani?", as_of=date(2023, 10, 1)), settings)
+    before = answer(Ask("Who refused to meet Sudani?", as_of=date(2023, 10, 1)), Engine(settings))
     assert before.refused and before.sources == []
-    this_week = answer(Ask("Who refused to meet Sudani this week?", as_of=AS_OF), settings)
+    this_week = answer(Ask("Who refused to meet Sudani this week?", as_of=AS_OF), Engine(settings))
     assert not this_week.refused and this_week.window == (AS_OF - timedelta(days=7), AS_OF)
 
 
 def test_stream_yields_text_then_the_answer(settings: Settings) -> None:
-    events = list(stream_answer(Ask("Who refused to meet Sudani?", as_of=AS_OF), settings))
+    events = list(stream_answer(Ask("Who refused to meet Sudani?", as_of=AS_OF), Engine(settings)))
     assert isinstance(events[-1], Answer) and all(isinstance(e, str) for e in events[:-1])
     assert "".join(events[:-1]) == events[-1].text
 
 
 def test_check_verifies_a_given_answer(settings: Settings) -> None:
     ask = Ask("Who refused to meet Sudani?", as_of=AS_OF)
-    cited = answer(ask, settings).claims[0].citations[0].n
+    cited = answer(ask, Engine(settings)).claims[0].citations[0].n
     result = check(f"Akram al-Kaabi refused to engage with Al-Sudani [{cited}]. "
-                   f"Kaabi met Sudani in Paris on 3 May [{cited}]. The militias disbanded [42].", ask, settings)
+                   f"Kaabi met Sudani in Paris on 3 May [{cited}]. The militias disbanded [42].", ask, Engine(settings))
     assert [c.supported for c in result.claims] == [True, False, False]
     assert "Paris" in result.claims[1].reason
     assert result.to_dict()["claims"][0]["citations"][0]["hit"]["published"] == "2023-10-25"
@@ -91,7 +92,7 @@ DATED = {  # asked as of 2023-10-26 of the article published on 25 October: the 
 
 @pytest.mark.parametrize("question", DATED)
 def test_events_are_found_by_the_day_they_happened(settings: Settings, seed_body: str, question: str) -> None:
-    result = answer(Ask(question, as_of=AS_OF), settings)
+    result = answer(Ask(question, as_of=AS_OF), Engine(settings))
     assert not result.refused, result.text
     lead = result.claims[0].citations[0]
     assert DATED[question] in lead.quote and seed_body[lead.start:lead.end].split() == lead.quote.split()
@@ -105,10 +106,10 @@ def test_events_are_found_by_the_day_they_happened(settings: Settings, seed_body
     "What happened in Iraq on 5 October?",  # nothing reported happened that day
 ])
 def test_sentences_that_do_not_answer_are_not_answers(settings: Settings, question: str) -> None:
-    result = answer(Ask(question, as_of=AS_OF), settings)
+    result = answer(Ask(question, as_of=AS_OF), Engine(settings))
     assert result.refused and result.text == REFUSAL and result.claims == [], result.text
 
 
 def test_a_report_published_after_the_as_of_date_is_still_excluded(settings: Settings) -> None:
-    result = answer(Ask("Who did Antony Blinken speak with on 23 October?", as_of=date(2023, 10, 24)), settings)
+    result = answer(Ask("Who did Antony Blinken speak with on 23 October?", as_of=date(2023, 10, 24)), Engine(settings))
     assert result.refused and result.sources == [], "the article naming 23 October appeared on the 25th"

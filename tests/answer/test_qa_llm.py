@@ -22,6 +22,7 @@ from rag.answer.llm import ContextOverflow, get_generator
 from rag.answer.prompts import load_prompt
 from rag.answer.qa import REFUSAL, Ask, answer, check, stream_answer
 from rag.config import Settings
+from rag.engine import Engine
 from rag.ingest.sources import read_sources
 from rag.query.retrieve import retrieve
 from rag.sentences import sentence_spans
@@ -66,7 +67,7 @@ def scripted_servers(base: Settings) -> Iterator[Callable[[str], Settings]]:
         server.go_on.set()
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        return base.model_copy(update={"openai_base_url": f"{server.base}/v1", "openai_model": "m"})
+        return base.replace(openai_base_url=f"{server.base}/v1", openai_model="m")
 
     yield start
     for server in servers:
@@ -123,7 +124,7 @@ def number_of(hits: list[Hit], word: str) -> int:
 
 def model_sources(settings: Settings, question: str) -> list[Hit]:
     """The sources a model answering ``question`` sees, numbered as it sees them."""
-    return retrieve(question, settings, as_of=AS_OF, k=settings.top_k).hits[: settings.llm_sources]
+    return retrieve(question, Engine(settings), as_of=AS_OF, k=settings.retrieval.top_k).hits[: settings.llm.sources]
 
 
 def choice_question(order: tuple[str, ...]) -> str:
@@ -135,13 +136,14 @@ def choice_question(order: tuple[str, ...]) -> str:
 
 @pytest.fixture(scope="module")
 def local(seed_settings: Settings) -> Settings:
-    return seed_settings.model_copy(update={"models_dir": MODELS_DIR, "llm_threads": 1})
+    return seed_settings.replace(models_dir=MODELS_DIR, llm_threads=1)
 
 
 @pytest.fixture(scope="module")
 def local_answers(local: Settings) -> dict[str, tuple[str, Answer]]:
     """Each seed question asked once (the model's time is what costs here), then looked at by several tests."""
-    return {q: streamed(list(stream_answer(Ask(q, as_of=AS_OF, llm=LOCAL), local))) for q in SEED_QUESTIONS}
+    engine = Engine(local)
+    return {q: streamed(list(stream_answer(Ask(q, as_of=AS_OF, answerer=LOCAL), engine))) for q in SEED_QUESTIONS}
 
 
 @pytest.mark.parametrize("question", SEED_QUESTIONS)
@@ -164,8 +166,8 @@ ASKED_OF_THE_SEED = {  # the default local model: dated events answered by the d
 @pytest.mark.parametrize("question", ASKED_OF_THE_SEED)
 def test_default_local_model_answers_by_event_date_and_refuses_what_is_not_there(seed_settings: Settings,
                                                                                  question: str) -> None:
-    settings = seed_settings.model_copy(update={"models_dir": MODELS_DIR})
-    final = answer(Ask(question, as_of=AS_OF, llm="local"), settings)
+    settings = seed_settings.replace(models_dir=MODELS_DIR)
+    final = answer(Ask(question, as_of=AS_OF, answerer="local"), Engine(settings))
     word = ASKED_OF_THE_SEED[question]
     if word is None:
         assert final.refused and final.text == REFUSAL and final.sources, final.text
@@ -178,7 +180,7 @@ ORDERS = {"kaabi-first": CHOICES, "kaabi-last": CHOICES[1:] + CHOICES[:1]}  # on
 
 @pytest.fixture(scope="module")
 def choice_answers(local: Settings) -> dict[str, tuple[str, Answer]]:
-    return {name: streamed(list(stream_answer(Ask(choice_question(order), as_of=AS_OF, llm=LOCAL), local)))
+    return {name: streamed(list(stream_answer(Ask(choice_question(order), as_of=AS_OF, answerer=LOCAL), Engine(local))))
             for name, order in ORDERS.items()}
 
 
@@ -208,7 +210,7 @@ def test_two_threads_ask_the_local_model_at_once(local: Settings) -> None:
 
     def ask(question: str) -> None:
         try:
-            results[question] = answer(Ask(question, as_of=AS_OF, llm=LOCAL), local)
+            results[question] = answer(Ask(question, as_of=AS_OF, answerer=LOCAL), Engine(local))
         except BaseException as exc:  # reported below
             results[question] = exc
 
@@ -225,14 +227,14 @@ def test_two_threads_ask_the_local_model_at_once(local: Settings) -> None:
 
 
 def test_prompt_longer_than_the_context_leaves_sources_out(local: Settings) -> None:
-    tight = local.model_copy(update={"llm_context_window": 1024, "llm_sources": 6, "top_k": 6})
+    tight = local.replace(llm_context_window=1024, llm_sources=6, top_k=6)
     hits = model_sources(tight, INJURED)
     assert len(hits) == 6
     system, user = load_prompt("answer").render(question=INJURED, sources=format_sources(hits),
                                                 as_of=AS_OF.isoformat())
     with pytest.raises(ContextOverflow):  # all six do not fit
         get_generator(LOCAL, tight).next_token(system, user)
-    text, final = streamed(list(stream_answer(Ask(INJURED, as_of=AS_OF, llm=LOCAL), tight)))
+    text, final = streamed(list(stream_answer(Ask(INJURED, as_of=AS_OF, answerer=LOCAL), Engine(tight))))
     assert 0 < len(final.sources) < 6 and final.sources == hits[: len(final.sources)]  # the least relevant left out
     assert_answered_from(final, "24")
 
@@ -243,17 +245,17 @@ def test_prompt_longer_than_the_context_leaves_sources_out(local: Settings) -> N
 @pytest.fixture(scope="module")
 def served(seed_settings: Settings) -> Iterator[Settings]:
     with llm_server() as (_, url):
-        yield seed_settings.model_copy(update={"openai_base_url": url, "openai_model": "anything", "llm_retries": 0})
+        yield seed_settings.replace(openai_base_url=url, openai_model="anything", llm_retries=0)
 
 
 def test_openai_server_answers_a_seed_question(served: Settings) -> None:
-    text, final = streamed(list(stream_answer(Ask(INJURED, as_of=AS_OF, llm="openai"), served)))
+    text, final = streamed(list(stream_answer(Ask(INJURED, as_of=AS_OF, answerer="openai"), Engine(served))))
     assert final.answerer == "openai" and text.strip()
     assert_answered_from(final, "24")
 
 
 def test_openai_server_picks_the_alternative(served: Settings) -> None:
-    final = answer(Ask(choice_question(ORDERS["kaabi-last"]), as_of=AS_OF, llm="openai"), served)
+    final = answer(Ask(choice_question(ORDERS["kaabi-last"]), as_of=AS_OF, answerer="openai"), Engine(served))
     assert final.claims[0].text == "Akram al-Kaabi.", final.text
     assert_answered_from(final, "Kaabi")
 
@@ -263,16 +265,16 @@ def test_openai_server_picks_the_alternative(served: Settings) -> None:
 
 def test_reply_that_is_not_json_is_refused(via_server: Callable[[str], Settings]) -> None:
     settings = via_server("Akram al-Kaabi refused to engage with Al-Sudani [1].")  # true, but not the shape asked
-    text, final = streamed(list(stream_answer(Ask(QUESTION, as_of=AS_OF, llm="openai"), settings)))
+    text, final = streamed(list(stream_answer(Ask(QUESTION, as_of=AS_OF, answerer="openai"), Engine(settings))))
     assert final.refused and final.text == REFUSAL and final.claims == [] and final.sources
 
 
 def test_invented_answer_is_refused(via_server: Callable[[str], Settings]) -> None:
     settings = via_server(drafted("Argentina won the 2022 World Cup.", [1]))
-    text, final = streamed(list(stream_answer(Ask(QUESTION, as_of=AS_OF, llm="openai"), settings)))
+    text, final = streamed(list(stream_answer(Ask(QUESTION, as_of=AS_OF, answerer="openai"), Engine(settings))))
     assert text == "Argentina won the 2022 World Cup.", "the draft is streamed as written"
     assert final.refused and final.text == REFUSAL and final.claims == [] and final.sources
-    lenient = answer(Ask(QUESTION, as_of=AS_OF, llm="openai", strict=False), settings)
+    lenient = answer(Ask(QUESTION, as_of=AS_OF, answerer="openai", lenient=True), Engine(settings))
     assert lenient.refused and "Argentina" not in lenient.text  # nothing supported: nothing is shown
 
 
@@ -281,11 +283,11 @@ def test_invented_sentences_and_keys_are_dropped(seed_settings: Settings,
     real = number_of(model_sources(seed_settings, QUESTION), "Kaabi")
     settings = via_server(drafted("Akram al-Kaabi, the Harakat al-Nujaba leader, refused to engage with Al-Sudani. "
                                   "He met Sudani in Paris in 2019.", [real, 7, 0]))
-    text, final = streamed(list(stream_answer(Ask(QUESTION, as_of=AS_OF, llm="openai"), settings)))
+    text, final = streamed(list(stream_answer(Ask(QUESTION, as_of=AS_OF, answerer="openai"), Engine(settings))))
     assert final.answerer == "openai" and "Paris" in text, "the draft was streamed as written"
     assert "Paris" not in final.text and "[7]" not in final.text
     assert_answered_from(final, "Kaabi")
-    lenient = answer(Ask(QUESTION, as_of=AS_OF, llm="openai", strict=False), settings)
+    lenient = answer(Ask(QUESTION, as_of=AS_OF, answerer="openai", lenient=True), Engine(settings))
     marked = {c.text: c.reason for c in lenient.claims if not c.supported}
     assert list(marked) == ["He met Sudani in Paris in 2019."] and "Paris" in marked["He met Sudani in Paris in 2019."]
 
@@ -295,7 +297,7 @@ def test_wrong_source_number_is_corrected(seed_settings: Settings, via_server: C
     hits = model_sources(seed_settings, INJURED)
     wrong = next(n for n, h in enumerate(hits, 1) if "24" not in h.text)
     settings = via_server(drafted("At least 24 US military personnel were injured in drone attacks.", [wrong]))
-    final = answer(Ask(INJURED, as_of=AS_OF, llm="openai"), settings)
+    final = answer(Ask(INJURED, as_of=AS_OF, answerer="openai"), Engine(settings))
     assert_answered_from(final, "24")
     cited = [c.n for claim in final.claims for c in claim.citations]
     assert cited and wrong not in cited and all("24" in hits[n - 1].text for n in cited), cited
@@ -306,14 +308,15 @@ def test_a_true_reply_that_does_not_answer_is_refused(seed_settings: Settings,
     question = "What is the population of Erbil?"
     erbil = number_of(model_sources(seed_settings, question), "Erbil")
     settings = via_server(drafted("Harir is in the northern Iraqi city of Erbil.", [erbil]))
-    text, final = streamed(list(stream_answer(Ask(question, as_of=AS_OF, llm="openai"), settings)))
+    text, final = streamed(list(stream_answer(Ask(question, as_of=AS_OF, answerer="openai"), Engine(settings))))
     assert "Erbil" in text, "the draft was streamed as written"
     assert final.refused and final.text == REFUSAL and final.claims == [] and final.sources
     supported = check(f"Harir is in the northern Iraqi city of Erbil [{erbil}].", Ask(question, as_of=AS_OF),
-                      seed_settings)
+                      Engine(seed_settings))
     assert supported.claims[0].supported, "true and cited: refused only because it is not what was asked"
 
 
 def test_empty_answer_is_a_refusal(via_server: Callable[[str], Settings]) -> None:
-    result = answer(Ask("Who won the 2022 World Cup?", as_of=AS_OF, llm="openai"), via_server(drafted("", [1])))
+    engine = Engine(via_server(drafted("", [1])))
+    result = answer(Ask("Who won the 2022 World Cup?", as_of=AS_OF, answerer="openai"), engine)
     assert result.refused and result.text == REFUSAL and result.sources

@@ -19,9 +19,10 @@ import pytest
 from rag.answer import models
 from rag.answer.citations import check_claims
 from rag.answer.llm import LLMError, get_generator
-from rag.answer.verify import THRESHOLD, Verifier, get_verifier, yes_share
+from rag.answer.verify import THRESHOLD, Verifier, yes_share
 from rag.config import Settings
-from rag.index.embedding import Embedder, get_embedder
+from rag.engine import Engine
+from rag.index.embedding import Embedder
 from rag.types import Hit
 from tests import ROOT
 
@@ -43,15 +44,15 @@ def test_yes_share_reads_yes_against_no_whatever_the_spelling() -> None:
 
 def test_the_mode_picks_the_verifier(tmp_path: Path) -> None:
     empty = Settings(index_root=tmp_path, models_dir=tmp_path / "none")
-    assert get_verifier(empty.model_copy(update={"check_mode": "fast"})) is None
-    assert get_verifier(empty.model_copy(update={"check_mode": "auto"})) is None, "auto: no model at hand"
+    assert Engine(empty.replace(check_mode="fast")).verifier() is None
+    assert Engine(empty.replace(check_mode="auto")).verifier() is None, "auto: no model at hand"
     with pytest.raises(LLMError, match="newsrag models install"):
-        get_verifier(empty.model_copy(update={"check_mode": "model"}))
-    served = empty.model_copy(update={"check_mode": "auto"})
-    assert get_verifier(served, "openai").model.name.startswith("openai"), "the answerer's own model verifies"
+        Engine(empty.replace(check_mode="model")).verifier()
+    served = empty.replace(check_mode="auto")
+    assert Engine(served).verifier("openai").model.name.startswith("openai"), "the answerer's own model verifies"
     installed = Settings(index_root=tmp_path, models_dir=MODELS_DIR, check_mode="auto")
-    assert get_verifier(installed).model.name == "local:qwen2.5-coder-1.5b", "auto: the bundled model, installed"
-    assert get_verifier(installed, "local:qwen2.5-coder-0.5b").model.name == "local:qwen2.5-coder-0.5b"
+    assert Engine(installed).verifier().model.name == "local:qwen2.5-coder-1.5b", "auto: the bundled model, installed"
+    assert Engine(installed).verifier("local:qwen2.5-coder-0.5b").model.name == "local:qwen2.5-coder-0.5b"
 
 
 class Recording:
@@ -72,7 +73,7 @@ class Recording:
 
 @pytest.fixture(scope="module")
 def embedder() -> Embedder:
-    return get_embedder(Settings())
+    return Engine(Settings()).embedder()
 
 
 def test_only_claims_the_fast_check_cannot_settle_reach_the_model(embedder: Embedder) -> None:

@@ -16,8 +16,8 @@ import pytest
 
 from rag.benchmarks.ui import free_port, wait_until_up
 from rag.config import Settings
-from rag.index import keyword
-from rag.index.chroma import Store
+from rag.engine import Engine
+from rag.index import Index
 from rag.ingest.ingest import ingest
 from rag.query.retrieve import retrieve
 from tests import SEEDS
@@ -64,10 +64,10 @@ def cli(*args: str, root: Path, url: str, extra_env: dict[str, str] | None = Non
 
 def check_consistent(settings: Settings, expected_docs: int) -> None:
     """Every document complete, exactly once, and this process's keyword index equal to the server's rows."""
-    store = Store(settings, dimension=384, create=False)
+    store = Index(settings)
     assert_consistent(store, expected_docs)
     ids = [cid for cid, _ in store.metadatas()]
-    assert sorted(keyword.load(store).ids) == sorted(ids)
+    assert sorted(store.keyword().ids) == sorted(ids)
 
 
 def test_ingest_and_ask_through_the_server(server: ChromaServer, tmp_path: Path) -> None:
@@ -120,14 +120,15 @@ def test_another_processs_ingest_reaches_this_ones_keyword_index(server: ChromaS
     news.mkdir()
     writer = Settings(index_root=tmp_path / "writer", chroma_url=server.url, index="shared")
     reader = Settings(index_root=tmp_path / "reader", chroma_url=server.url, index="shared")
-    ingest([str(write_article(news, 1))], writer, progress=False)
-    assert retrieve("story number 1", reader, as_of=date(2023, 12, 31)).hits
-    ingest([str(write_article(news, 2, extra="\n\nThe zyxwvut inquiry opened on Tuesday."))], writer, progress=False)
-    found = retrieve("zyxwvut inquiry", reader, as_of=date(2023, 12, 31)).hits
+    ingest([str(write_article(news, 1))], Engine(writer), progress=False)
+    assert retrieve("story number 1", Engine(reader), as_of=date(2023, 12, 31)).hits
+    article = write_article(news, 2, extra="\n\nThe zyxwvut inquiry opened on Tuesday.")
+    ingest([str(article)], Engine(writer), progress=False)
+    found = retrieve("zyxwvut inquiry", Engine(reader), as_of=date(2023, 12, 31)).hits
     assert found and "zyxwvut" in found[0].text
-    store = Store(reader, dimension=384, create=False)
-    assert any("zyxwvut" in store.collection.get(ids=[cid])["documents"][0]
-               for cid, _ in keyword.load(store).search("zyxwvut", 5))
+    store = Index(reader)
+    assert any("zyxwvut" in store.chroma.collection.get(ids=[cid])["documents"][0]
+               for cid, _ in store.keyword().search("zyxwvut", 5))
 
 
 def test_server_stopped_mid_ingest_then_rerun(server: ChromaServer, tmp_path: Path) -> None:
@@ -148,7 +149,7 @@ def test_server_stopped_mid_ingest_then_rerun(server: ChromaServer, tmp_path: Pa
 
     server.start()
     settings = Settings(index_root=root, chroma_url=server.url)
-    assert 0 < len(Store(settings, dimension=384, create=False).doc_states()) < 40, "the stop did not land mid-way"
+    assert 0 < len(Index(settings).doc_states()) < 40, "the stop did not land mid-way"
     rerun = subprocess.run([sys.executable, "-m", "rag", "ingest", str(news), "-q"], env=env, capture_output=True,
                            text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
@@ -162,7 +163,7 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_the_chat_ui_lists_asks_and_adds_to_server_indexes(server: ChromaServer, tmp_path: Path) -> None:
-    from rag.index.chroma import list_indexes
+    from rag.index import list_indexes
     from rag.interfaces.ui.app import add_news, index_names, outlets, settings_for
 
     base = Settings(index_root=tmp_path / "local", chroma_url=server.url, index="world")
@@ -170,7 +171,7 @@ def test_the_chat_ui_lists_asks_and_adds_to_server_indexes(server: ChromaServer,
     summary, *_ = add_news(base, [str(article)], "", "world")
     assert summary.startswith("added 1") and f"at Chroma server {server.url}" in summary
     assert index_names(base) == ["world"] and settings_for(base, "world").index == "world"
-    assert outlets(settings_for(base, "world"))[0]  # the filter's choices come from the server's index
+    assert outlets(Engine(settings_for(base, "world")))[0]  # the filter's choices come from the server's index
 
     junk = tmp_path / "junk.bin"
     junk.write_bytes(bytes(range(256)) * 4)

@@ -9,8 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from rag.config import Settings
-from rag.index.embedding import Embedder, _require, get_embedder, load_tokenizer, max_seq_length, model_dir
+from rag.config import IngestSettings, Settings
+from rag.engine import Engine
+from rag.index.embedding import Embedder, _require, load_tokenizer, max_seq_length, model_dir
 from tests import ROOT
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -26,12 +27,12 @@ INT8_MIN_COSINE = 0.99
 
 
 def embedder_for(name: str, batch_size: int = 32) -> Embedder:
-    return get_embedder(Settings(embed_model=name, embed_batch_size=batch_size))
+    return Engine(Settings(embed_model=name, embed_batch_size=batch_size)).embedder()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def embedder(request: pytest.FixtureRequest) -> Embedder:
-    """Each backend once per session: get_embedder caches, so later tests reuse the loaded model."""
+    """Each backend once per module: the Engine keeps what it loaded, so later tests reuse the model."""
     return embedder_for(request.param)
 
 
@@ -118,24 +119,25 @@ def test_int8_backend_runs_without_torch() -> None:
     out = run_isolated(
         "import sys\n"
         "from rag.config import Settings\n"
-        "from rag.index.embedding import get_embedder\n"
-        "print(get_embedder(Settings(embed_model='minilm-int8')).embed(['hello']).shape)\n"
+        "from rag.engine import Engine\n"
+        "print(Engine(Settings(embed_model='minilm-int8')).embedder().embed(['hello']).shape)\n"
         "print('torch' in sys.modules)\n"
     )
     assert out.split("\n")[:2] == ["(1, 384)", "False"]
 
 
-def test_factory_caches_per_name_and_batch_size() -> None:
-    first = embedder_for("minilm-int8", batch_size=8)
-    assert embedder_for("minilm-int8", batch_size=8) is first
-    assert embedder_for("minilm-int8", batch_size=16) is not first
+def test_the_engine_loads_each_runtime_once() -> None:
+    engine = Engine(Settings(embed_model="minilm-int8", embed_batch_size=8))
+    first = engine.embedder()
+    assert engine.embedder() is first and engine.embedder("query") is first, "same runtime: loaded once"
+    assert embedder_for("minilm-int8", batch_size=8) is not first, "another engine loads its own"
     assert {embedder_for(name).name for name in BACKENDS} == set(BACKENDS)  # names match the settings
 
 
 def test_unknown_backend_lists_the_valid_ones() -> None:
-    settings = Settings.model_construct(embed_model="e5-large", embed_batch_size=32)
+    settings = Settings(ingest=IngestSettings.model_construct(embed_model="e5-large", embed_batch_size=32))
     with pytest.raises(ValueError, match=r"'e5-large'.*minilm, minilm-int8"):
-        get_embedder(settings)
+        Engine(settings).embedder()
 
 
 def test_missing_package_names_the_install_command() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.index import keyword
-from rag.index.chroma import Store
+from rag.engine import Engine
+from rag.index import Index, keyword
 from rag.ingest.ingest import ingest
 from tests.ingest.test_ingest import write_article
 
@@ -26,12 +26,12 @@ def folder(tmp_path: Path) -> Path:
     return path
 
 
-def store_of(settings: Settings) -> Store:
-    return Store(settings, dimension=384)
+def store_of(settings: Settings) -> Index:
+    return Index(settings, dimension=384, create=True)
 
 
 def chroma_ids(settings: Settings) -> set[str]:
-    return set(store_of(settings).collection.get(include=[])["ids"])
+    return set(store_of(settings).chroma.collection.get(include=[])["ids"])
 
 
 def stamp(settings: Settings) -> str | None:
@@ -41,13 +41,13 @@ def stamp(settings: Settings) -> str | None:
 def test_ingest_builds_the_index_on_disk_in_step_with_chroma(settings: Settings, folder: Path) -> None:
     for n in range(3):
         write_article(folder, n)
-    ingest([str(folder)], settings, progress=False)
+    ingest([str(folder)], Engine(settings), progress=False)
     kw_dir = keyword.folder_of(settings.index_dir)
     build = kw_dir / stamp(settings)
     assert {"chunks.json", "published.npy", "vocab.index.json", "params.index.json"} <= {
         p.name for p in build.iterdir()}
     assert not (kw_dir / keyword.STALE).exists()
-    index = keyword.load(store_of(settings))
+    index = store_of(settings).keyword()
     assert set(index.ids) == chroma_ids(settings) and len(index.ids) == len(index.published)
     assert set(index.published.tolist()) == {20231001, 20231002, 20231003}
     (top, _), *_ = index.search("What about the election?", 5)  # article 1 is the election story
@@ -55,28 +55,29 @@ def test_ingest_builds_the_index_on_disk_in_step_with_chroma(settings: Settings,
 
 
 def doc_of(settings: Settings, chunk_id: str) -> str:
-    return str(store_of(settings).collection.get(ids=[chunk_id], include=["metadatas"])["metadatas"][0]["doc_id"])
+    metas = store_of(settings).chroma.collection.get(ids=[chunk_id], include=["metadatas"])["metadatas"]
+    return str(metas[0]["doc_id"])
 
 
 def test_unchanged_reingest_does_not_rebuild(settings: Settings, folder: Path) -> None:
     write_article(folder, 1)
-    ingest([str(folder)], settings, progress=False)
+    ingest([str(folder)], Engine(settings), progress=False)
     kw_dir = keyword.folder_of(settings.index_dir)
     before = (stamp(settings), (kw_dir / keyword.CURRENT).stat().st_mtime_ns, sorted(kw_dir.iterdir()))
-    again = ingest([str(folder)], settings, progress=False)
+    again = ingest([str(folder)], Engine(settings), progress=False)
     assert len(again.unchanged) == 1 and again.chunks == 0
     assert (stamp(settings), (kw_dir / keyword.CURRENT).stat().st_mtime_ns, sorted(kw_dir.iterdir())) == before
 
 
 def test_update_and_prune_leave_no_stale_ids(settings: Settings, folder: Path) -> None:
     paths = [write_article(folder, n) for n in range(3)]
-    ingest([str(folder)], settings, progress=False)
+    ingest([str(folder)], Engine(settings), progress=False)
     first, old_ids = stamp(settings), chroma_ids(settings)
     write_article(folder, 0, extra="\n\nA correction about the zanzibarite shipment was appended.")
     paths[2].unlink()
-    report = ingest([str(folder)], settings, prune=True, progress=False)
+    report = ingest([str(folder)], Engine(settings), prune=True, progress=False)
     assert len(report.updated) == 1 and len(report.pruned) == 1
-    index = keyword.load(store_of(settings))
+    index = store_of(settings).keyword()
     assert stamp(settings) != first and set(index.ids) == chroma_ids(settings) != old_ids
     [(hit, _)] = index.search("zanzibarite", 5)
     assert doc_of(settings, hit).endswith(paths[0].name) and hit not in old_ids
@@ -87,24 +88,25 @@ def test_update_and_prune_leave_no_stale_ids(settings: Settings, folder: Path) -
 def test_killed_run_leaves_it_stale_and_the_next_query_rebuilds_once(
         settings: Settings, folder: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     write_article(folder, 1)
-    ingest([str(folder)], settings, progress=False)
+    ingest([str(folder)], Engine(settings), progress=False)
     first = stamp(settings)
     write_article(folder, 2)
-    original = Store.upsert
+    original = Index.upsert
 
-    def upsert_then_die(self: Store, *args: object) -> None:
+    def upsert_then_die(self: Index, *args: object) -> None:
         original(self, *args)  # the passages reach Chroma, then the process "dies"
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Store, "upsert", upsert_then_die)
+    monkeypatch.setattr(Index, "upsert", upsert_then_die)
     with pytest.raises(KeyboardInterrupt):
-        ingest([str(folder)], settings, progress=False)
+        ingest([str(folder)], Engine(settings), progress=False)
     monkeypatch.undo()
     kw_dir = keyword.folder_of(settings.index_dir)
     assert (kw_dir / keyword.STALE).exists() and stamp(settings) == first
     with caplog.at_level(logging.WARNING, logger="rag.index.keyword"):
-        index = keyword.load(store_of(settings))
-        again = keyword.load(store_of(settings))
+        store = store_of(settings)
+        index = store.keyword()
+        again = store.keyword()
     warnings = [r.getMessage() for r in caplog.records if r.name == "rag.index.keyword"]
     assert len(warnings) == 1 and "interrupted" in warnings[0]
     assert again is index and stamp(settings) != first and not (kw_dir / keyword.STALE).exists()
@@ -115,7 +117,7 @@ def test_an_ingest_running_elsewhere_is_not_mistaken_for_a_crash(settings: Setti
                                                                  caplog: pytest.LogCaptureFixture) -> None:
     for n in range(2):
         write_article(folder, n)
-    ingest([str(folder)], settings, progress=False)
+    ingest([str(folder)], Engine(settings), progress=False)
     first = stamp(settings)
     other = subprocess.Popen(["sleep", "60"])  # stands in for an ingest in another process
     kw_dir = keyword.folder_of(settings.index_dir)
@@ -123,13 +125,13 @@ def test_an_ingest_running_elsewhere_is_not_mistaken_for_a_crash(settings: Setti
     store_of(settings).delete_docs([next(iter(store_of(settings).doc_states()))])  # its writes so far
     try:
         with caplog.at_level(logging.WARNING, logger="rag.index.keyword"):
-            assert keyword.load(store_of(settings)).stamp == first
+            assert store_of(settings).keyword().stamp == first
         assert not [r for r in caplog.records if r.name == "rag.index.keyword"]
     finally:
         other.kill()
         other.wait()
     with caplog.at_level(logging.WARNING, logger="rag.index.keyword"):
-        index = keyword.load(store_of(settings))
+        index = store_of(settings).keyword()
     assert "interrupted" in caplog.text and index.stamp != first and set(index.ids) == chroma_ids(settings)
 
 
@@ -137,25 +139,25 @@ def test_a_count_different_from_chroma_means_rebuild(settings: Settings, folder:
                                                      caplog: pytest.LogCaptureFixture) -> None:
     for n in range(2):
         write_article(folder, n)
-    ingest([str(folder)], settings, progress=False)
+    ingest([str(folder)], Engine(settings), progress=False)
     store = store_of(settings)
     store.delete_docs([next(iter(store.doc_states()))])  # a change the index never heard of
     with caplog.at_level(logging.WARNING, logger="rag.index.keyword"):
-        index = keyword.load(store)
+        index = store.keyword()
     assert "but Chroma has" in caplog.text and set(index.ids) == chroma_ids(settings)
 
 
 def test_loaded_index_is_cached_and_reloaded_when_the_stamp_changes(settings: Settings, folder: Path) -> None:
     write_article(folder, 1)
-    ingest([str(folder)], settings, progress=False)
+    ingest([str(folder)], Engine(settings), progress=False)
     store = store_of(settings)
-    first = keyword.load(store)
-    assert keyword.load(store) is first
-    second = keyword.build(store)
-    assert keyword.load(store) is second and second.stamp != first.stamp
+    first = store.keyword()
+    assert store.keyword() is first
+    second = store.rebuild()
+    assert store.keyword() is second and second.stamp != first.stamp
     kw_dir = keyword.folder_of(settings.index_dir)
     (kw_dir / keyword.CURRENT).write_text(first.stamp)  # another process swapped builds
-    reloaded = keyword.load(store)
+    reloaded = store.keyword()
     assert reloaded.stamp == first.stamp and reloaded is not first
 
 
@@ -167,8 +169,8 @@ def test_filters_work_as_a_weight_mask(settings: Settings, tmp_path: Path) -> No
                  "text": "An undated note on the harbour budget."})
     dump = tmp_path / "dump.jsonl"
     dump.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    ingest([str(dump)], settings, progress=False)
-    index = keyword.load(store_of(settings))
+    ingest([str(dump)], Engine(settings), progress=False)
+    index = store_of(settings).keyword()
 
     def outlets_found(**filters: object) -> list[str]:
         found = dict(index.search("harbour budget", 10, keyword.Filters(**filters)))  # type: ignore[arg-type]

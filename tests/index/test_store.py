@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.index.chroma import Store, StoreError, chunk_metadata
+from rag.index import Index, StoreError
+from rag.index.schema import chunk_metadata
 from rag.types import Article, Chunk
 
 
@@ -27,25 +28,25 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def test_manifest_mismatch_is_refused_with_what_differs(settings: Settings) -> None:
-    Store(settings, dimension=4)
+    Index(settings, dimension=4, create=True)
     with pytest.raises(StoreError) as err:
-        Store(settings.model_copy(update={"chunk_size": 128}), dimension=4)
+        Index(settings.replace(chunk_size=128), dimension=4, create=True)
     message = str(err.value)
     assert "chunk_size" in message and "200" in message and "128" in message and "--rebuild" in message
     with pytest.raises(StoreError, match="dimension"):
-        Store(settings, dimension=8)
+        Index(settings, dimension=8, create=True)
 
 
 def test_collection_uses_cosine_space_and_persists(settings: Settings) -> None:
-    store = Store(settings, dimension=4)
-    assert store.collection.configuration["hnsw"]["space"] == "cosine"
+    store = Index(settings, dimension=4, create=True)
+    assert store.chroma.collection.configuration["hnsw"]["space"] == "cosine"
     a = Article(doc_id="d1", title="T", body="abc")
     store.upsert(_chunks(a, 3), _vectors(3), ["src"] * 3)
-    assert Store(settings, dimension=4).count() == 3
+    assert Index(settings, dimension=4, create=True).count() == 3
 
 
 def test_states_detect_complete_partial_and_mixed_versions(settings: Settings) -> None:
-    store = Store(settings, dimension=4)
+    store = Index(settings, dimension=4, create=True)
     old = Article(doc_id="d1", title="T", body="abcd")
     new = Article(doc_id="d1", title="T", body="wxyz!")
     store.upsert(_chunks(old, 4), _vectors(4), ["s"] * 4)
@@ -68,7 +69,7 @@ def test_metadata_has_numeric_dates_for_range_filters() -> None:
 
 
 def test_delete_docs_removes_all_their_chunks(settings: Settings) -> None:
-    store = Store(settings, dimension=4)
+    store = Index(settings, dimension=4, create=True)
     for doc in ("a", "b", "c"):
         store.upsert(_chunks(Article(doc_id=doc, title="", body="xyz"), 3), _vectors(3), ["s"] * 3)
     store.delete_docs(["a", "c"])

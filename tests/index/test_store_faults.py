@@ -16,8 +16,8 @@ from tests.ingest.test_ingest import write_article
 CHECK = """
 import json, sys
 from rag.config import Settings
-from rag.index.chroma import Store
-store = Store(Settings(index="x"), dimension=384, create=False)
+from rag.index import Index
+store = Index(Settings(index="x"))
 states = store.doc_states()
 complete = all(len(s.present) == 1 and s.complete(next(iter(s.present))) for s in states.values())
 expected = sum(next(iter(s.expected.values())) for s in states.values())

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.config import Settings
+from rag.engine import Engine
 from rag.ingest.ingest import ingest
 from rag.ingest.sources import read_sources
 from rag.ingest.sources.common import decode_bytes
@@ -171,7 +172,7 @@ def test_json_escapes_that_broke_the_ingest_are_cleaned(tmp_path: Path) -> None:
     assert isinstance(article, Article)
     assert article.title == "Talks[2J resume" and "\ufffd The envoy agreed." in article.body
     assert article.url == "" and article.doc_id.endswith("dump.jsonl#1")  # the unparseable URL is no link
-    report = ingest([str(tmp_path / "dump.jsonl")], SETTINGS.model_copy(update={"index_root": tmp_path / "ix"}),
+    report = ingest([str(tmp_path / "dump.jsonl")], Engine(SETTINGS.replace(index_root=tmp_path / "ix")),
                     progress=False)
     assert report.ok and report.chunks >= 1, report.summary()
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.index.chroma import Store
+from rag.engine import Engine
+from rag.index import Index
 from rag.ingest.ingest import Report, ingest
 from rag.types import Failure
 from tests import SEEDS
@@ -42,7 +43,7 @@ def wait_until_halfway(proc: subprocess.Popen) -> str:
     return progress
 
 
-def assert_consistent(store: Store, expected_docs: int) -> None:
+def assert_consistent(store: Index, expected_docs: int) -> None:
     """Every document stored once, complete, in one version, and no chunk beyond what they expect."""
     states = store.doc_states()
     assert len(states) == expected_docs
@@ -50,8 +51,8 @@ def assert_consistent(store: Store, expected_docs: int) -> None:
     assert store.count() == sum(next(iter(s.expected.values())) for s in states.values())
 
 
-def stored(settings: Settings) -> Store:
-    return Store(settings, dimension=384)
+def stored(settings: Settings) -> Index:
+    return Index(settings, dimension=384, create=True)
 
 
 @pytest.fixture
@@ -60,16 +61,16 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def test_seed_ingest_then_unchanged_reingest(settings: Settings) -> None:
-    first = ingest([str(SEEDS)], settings, progress=False)
+    first = ingest([str(SEEDS)], Engine(settings), progress=False)
     assert (len(first.added), len(first.failed)) == (1, 0) and first.chunks > 3
     store = stored(settings)
     assert store.count() == first.chunks
-    page = store.collection.get(include=["metadatas", "documents"])
+    page = store.chroma.collection.get(include=["metadatas", "documents"])
     body_len = max(int(m["end"]) for m in page["metadatas"])
     assert {m["published_int"] for m in page["metadatas"]} == {20231025}
     assert all(m["title"].startswith("Anti-US armed groups in Iraq") for m in page["metadatas"])
     assert body_len > 5000
-    again = ingest([str(SEEDS)], settings, progress=False)
+    again = ingest([str(SEEDS)], Engine(settings), progress=False)
     assert (len(again.unchanged), again.chunks, len(again.added)) == (1, 0, 0)
     assert stored(settings).count() == first.chunks
 
@@ -79,19 +80,19 @@ def test_changed_article_is_replaced_without_gap_or_duplicates(settings: Setting
     folder = tmp_path / "news"
     folder.mkdir()
     path = write_article(folder, 1, paragraphs=14)
-    ingest([str(folder)], settings, progress=False)
+    ingest([str(folder)], Engine(settings), progress=False)
     before = stored(settings).count()
     write_article(folder, 1, paragraphs=2, extra="\n\nA correction was appended to this story.")
 
     seen_while_dropping: list[set[str]] = []
-    original = Store.drop_other_versions
+    original = Index.drop_other_versions
 
-    def spy(self: Store, doc_id: str, keep: str) -> None:
+    def spy(self: Index, doc_id: str, keep: str) -> None:
         seen_while_dropping.append(set(self.doc_states()[doc_id].present))
         original(self, doc_id, keep)
 
-    monkeypatch.setattr(Store, "drop_other_versions", spy)
-    report = ingest([str(folder)], settings, progress=False)
+    monkeypatch.setattr(Index, "drop_other_versions", spy)
+    report = ingest([str(folder)], Engine(settings), progress=False)
     assert len(report.updated) == 1 and report.updated[0].endswith(path.name)
     assert len(seen_while_dropping[0]) == 2, "the new version must be stored before the old one goes"
     states = stored(settings).doc_states()
@@ -105,7 +106,7 @@ def test_same_text_under_two_urls_is_stored_once(settings: Settings, tmp_path: P
             for u in ("https://a.example/story", "https://b.example/copy-of-story")]
     dump = tmp_path / "dump.jsonl"
     dump.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    report = ingest([str(dump)], settings, progress=False)
+    report = ingest([str(dump)], Engine(settings), progress=False)
     assert len(report.added) == 1 and len(report.duplicates) == 1
     assert report.duplicates[0] == ("https://b.example/copy-of-story", "https://a.example/story")
     assert set(stored(settings).doc_states()) == {"https://a.example/story"}
@@ -117,11 +118,11 @@ def test_prune_removes_only_what_the_folder_lost(settings: Settings, tmp_path: P
     other.mkdir()
     paths = [write_article(folder, n) for n in range(3)]
     write_article(other, 9)
-    ingest([str(folder), str(other)], settings, progress=False)
+    ingest([str(folder), str(other)], Engine(settings), progress=False)
     paths[0].unlink()
-    kept = ingest([str(folder)], settings, progress=False)
+    kept = ingest([str(folder)], Engine(settings), progress=False)
     assert kept.pruned == [] and len(stored(settings).doc_states()) == 4
-    report = ingest([str(folder)], settings, prune=True, progress=False)
+    report = ingest([str(folder)], Engine(settings), prune=True, progress=False)
     assert [p.rsplit("/", 1)[-1] for p in report.pruned] == [paths[0].name]
     docs = stored(settings).doc_states()
     assert len(docs) == 3 and not any(d.endswith(paths[0].name) for d in docs)
@@ -131,10 +132,10 @@ def test_prune_of_a_source_that_gave_nothing_deletes_nothing(settings: Settings,
     folder = tmp_path / "news"
     folder.mkdir()
     write_article(folder, 1)
-    ingest([str(folder)], settings, progress=False)
+    ingest([str(folder)], Engine(settings), progress=False)
     shutil.rmtree(folder)
     folder.mkdir()
-    report = ingest([str(folder)], settings, prune=True, progress=False)
+    report = ingest([str(folder)], Engine(settings), prune=True, progress=False)
     assert report.pruned == [] and any("nothing pruned" in w for w in report.warnings)
     assert len(stored(settings).doc_states()) == 1
 
@@ -147,7 +148,7 @@ def test_bad_items_fail_alone_and_the_rest_is_ingested(settings: Settings, tmp_p
     (folder / "blob.bin").write_bytes(bytes(range(256)) * 4)
     (folder / "broken.json").write_text('{"title": "x", "text": ')
     (folder / "nodate.txt").write_text("A headline without a date\n\nSome body text about the harbour today.\n")
-    report = ingest([str(folder)], settings, progress=False)
+    report = ingest([str(folder)], Engine(settings), progress=False)
     failed = sorted(Path(f.origin.split(":")[0]).name for f in report.failed)
     assert failed == ["blob.bin", "broken.json", "empty.txt"]
     assert all(f.reason for f in report.failed) and not report.ok

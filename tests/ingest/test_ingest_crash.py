@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from rag.config import Settings
-from rag.index.chroma import Store
+from rag.index import Index
 from tests.ingest.test_ingest import assert_consistent, wait_until_halfway, write_article
 
 
@@ -31,10 +31,10 @@ def test_killed_ingest_is_completed_by_rerun_without_duplicates(tmp_path: Path) 
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the ingest finished before it could be killed"
     settings = Settings(index_root=root, index="crash")
-    assert 0 < len(Store(settings, dimension=384).doc_states()) < 60, "the kill did not land mid-ingest"
+    assert 0 < len(Index(settings, dimension=384, create=True).doc_states()) < 60, "the kill did not land mid-ingest"
 
     rerun = subprocess.run(_ingest_cmd(folder, root), env=_env(root), capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
-    assert_consistent(Store(settings, dimension=384), expected_docs=60)
+    assert_consistent(Index(settings, dimension=384, create=True), expected_docs=60)
     third = subprocess.run(_ingest_cmd(folder, root), env=_env(root), capture_output=True, text=True)
     assert "added 0, updated 0, unchanged 60" in third.stdout

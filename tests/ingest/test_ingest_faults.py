@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.index import keyword
-from rag.index.chroma import Store
+from rag.engine import Engine
+from rag.index import Index, keyword
 from rag.ingest.ingest import ingest
 from rag.ingest.sources import read_sources
 from rag.types import Article
@@ -32,11 +32,11 @@ POINTS = {
     "read, nothing written": ("rag.ingest.ingest", "_classify", "before", 1),
     "chunking": ("rag.ingest.ingest", "chunk_article", "after", 4),
     "marker written, no passage yet": ("rag.index.keyword", "_write_atomic", "after", 1),
-    "first group written, old versions kept": ("rag.index.chroma", "Store.upsert", "after", 1),
-    "between two groups": ("rag.index.chroma", "Store.upsert", "before", 2),
-    "some old versions dropped": ("rag.index.chroma", "Store.drop_other_versions", "after", 3),
-    "before pruning": ("rag.index.chroma", "Store.delete_docs", "before", 1),
-    "pruned, keyword not rebuilt": ("rag.index.chroma", "Store.delete_docs", "after", 1),
+    "first group written, old versions kept": ("rag.index.index", "Index.upsert", "after", 1),
+    "between two groups": ("rag.index.index", "Index.upsert", "before", 2),
+    "some old versions dropped": ("rag.index.index", "Index.drop_other_versions", "after", 3),
+    "before pruning": ("rag.index.index", "Index.delete_docs", "before", 1),
+    "pruned, keyword not rebuilt": ("rag.index.index", "Index.delete_docs", "after", 1),
     "keyword build written aside": ("rag.index.keyword", "_write_build", "after", 1),
     "keyword swapped in, marker left": ("rag.index.keyword", "_write_atomic", "after", 2),
 }
@@ -71,7 +71,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder, root = tmp_path_factory.mktemp("news"), tmp_path_factory.mktemp("base")
     for n in range(20):
         write_article(folder, n)
-    report = ingest([str(folder)], Settings(index_root=root, index="f", embed_model="minilm-int8"), progress=False)
+    engine = Engine(Settings(index_root=root, index="f", embed_model="minilm-int8"))
+    report = ingest([str(folder)], engine, progress=False)
     assert len(report.added) == 20
     for n in range(5):
         write_article(folder, n, extra="\n\nA correction was appended to this story on Friday.")
@@ -101,7 +102,7 @@ def test_killed_at_any_point_then_rerun(base: tuple[Path, Path], tmp_path: Path,
     assert rerun.returncode == 0, rerun.stderr
 
     settings = Settings(index_root=root, index="f", embed_model="minilm-int8")
-    store = Store(settings, dimension=384, create=False)
+    store = Index(settings)
     assert_consistent(store, expected_docs=len(EXPECTED))
     states = store.doc_states()
     assert {int(Path(doc).stem.split("_")[1]) for doc in states} == EXPECTED

@@ -9,6 +9,7 @@ import pytest
 
 from rag.answer.qa import Ask, answer
 from rag.config import Settings
+from rag.engine import Engine
 from rag.query.conversation import Turn, reads_as_follow_up, standalone_question
 from tests.answer.test_llm import ModelServer
 from tests.answer.test_qa import AS_OF
@@ -33,20 +34,20 @@ def test_what_reads_as_a_follow_up(question: str, expected: bool) -> None:
 
 def test_without_a_model_a_follow_up_carries_the_thread(seed_settings: Settings) -> None:
     first = Turn(FIRST, FIRST, "...")
-    asked = standalone_question(FOLLOW_UP, [first], AS_OF, "extractive", seed_settings)
+    asked = standalone_question(FOLLOW_UP, [first], AS_OF, "extractive", Engine(seed_settings))
     assert asked == f"{FIRST} {FOLLOW_UP}"
     third = standalone_question("And what did they do next?", [first, Turn(FOLLOW_UP, asked, "...")], AS_OF,
-                                "extractive", seed_settings)
+                                "extractive", Engine(seed_settings))
     assert third == f"{FIRST} {FOLLOW_UP} And what did they do next?", "the thread is carried, two questions back"
-    assert standalone_question("Who won the 2022 World Cup?", [first], AS_OF, "extractive", seed_settings) \
+    assert standalone_question("Who won the 2022 World Cup?", [first], AS_OF, "extractive", Engine(seed_settings)) \
         == "Who won the 2022 World Cup?", "a new topic is asked as it stands"
 
 
 def test_follow_up_retrieves_the_us_statements(seed_settings: Settings) -> None:
-    alone = answer(Ask(FOLLOW_UP, as_of=AS_OF), seed_settings)
+    alone = answer(Ask(FOLLOW_UP, as_of=AS_OF), Engine(seed_settings))
     assert not any(s in cited_passages(alone) for s in US_STATEMENTS), "without context it misses them"
-    asked = standalone_question(FOLLOW_UP, [Turn(FIRST, FIRST, "...")], AS_OF, "extractive", seed_settings)
-    result = answer(Ask(asked, as_of=AS_OF), seed_settings)
+    asked = standalone_question(FOLLOW_UP, [Turn(FIRST, FIRST, "...")], AS_OF, "extractive", Engine(seed_settings))
+    result = answer(Ask(asked, as_of=AS_OF), Engine(seed_settings))
     assert not result.refused and all(c.supported for c in result.claims)
     passages = cited_passages(result)
     assert all(s in passages for s in US_STATEMENTS), passages
@@ -70,7 +71,7 @@ def model(seed_settings: Settings) -> Iterator[tuple[CondenseServer, Settings]]:
     server = CondenseServer("What did the US say about the Iraqi militias attacking US forces?",
                             drafted("", [1]))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server, seed_settings.model_copy(update={"openai_base_url": f"{server.base}/v1", "openai_model": "m"})
+    yield server, seed_settings.replace(openai_base_url=f"{server.base}/v1", openai_model="m")
     server.shutdown()
     server.server_close()
 
@@ -78,7 +79,7 @@ def model(seed_settings: Settings) -> Iterator[tuple[CondenseServer, Settings]]:
 def test_with_a_model_the_follow_up_is_condensed_with_the_date(model: tuple[CondenseServer, Settings]) -> None:
     server, settings = model
     turns = [Turn(FIRST, FIRST, "Akram al-Kaabi refused to engage with Al-Sudani [1].")]
-    asked = standalone_question(FOLLOW_UP, turns, date(2023, 10, 26), "openai", settings)
+    asked = standalone_question(FOLLOW_UP, turns, date(2023, 10, 26), "openai", Engine(settings))
     assert asked == "What did the US say about the Iraqi militias attacking US forces?"
     prompt = server.requests[-1].body["messages"]
     assert "2023-10-26" in prompt[0]["content"]
@@ -88,5 +89,5 @@ def test_with_a_model_the_follow_up_is_condensed_with_the_date(model: tuple[Cond
 def test_a_configured_model_condenses_for_the_extractive_answerer(model: tuple[CondenseServer, Settings]) -> None:
     server, settings = model
     asked = standalone_question(FOLLOW_UP, [Turn(FIRST, FIRST, "...")], AS_OF, "extractive",
-                                settings.model_copy(update={"llm": "openai"}))
+                                Engine(settings.replace(llm="openai")))
     assert asked.startswith("What did the US say about the Iraqi militias") and len(server.requests) == 1

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.index import keyword
-from rag.index.chroma import Store, StoreError
-from rag.index.embedding import get_embedder
+from rag.engine import Engine
+from rag.index import Index, StoreError
 from rag.ingest.ingest import ingest
 from rag.query.retrieve import Candidate, collapse_duplicates, fuse, retrieve, scope_of
 from rag.query.timescope import REPORT_LAG_DAYS
@@ -72,7 +71,7 @@ def news(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     dump = root / "news.jsonl"
     dump.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
     settings = Settings(index_root=root / "indexes", index="news")
-    report = ingest([str(dump)], settings, progress=False)
+    report = ingest([str(dump)], Engine(settings), progress=False)
     assert len(report.added) == len(ROWS) and report.ok
     return settings
 
@@ -82,57 +81,58 @@ def titles(hits: list[Hit]) -> list[str]:
 
 
 def test_keyword_only_and_paraphrase_only_matches_are_both_found(news: Settings) -> None:
-    store, embedder = Store(news, 384), get_embedder(news)
+    store, embedder = Index(news), Engine(news).embedder()
     rare = "What did Zebedee Okonkwo-Farquharson say?"
-    dense = store.collection.query(query_embeddings=embedder.embed([rare]), n_results=1, include=["metadatas"])
+    dense = store.chroma.collection.query(query_embeddings=embedder.embed([rare]), n_results=1, include=["metadatas"])
     assert dense["metadatas"][0][0]["title"] != "Council approves new library budget", "dense alone misses it"
-    assert titles(retrieve(rare, news, as_of=AS_OF).hits)[0] == "Council approves new library budget"
+    assert titles(retrieve(rare, Engine(news), as_of=AS_OF).hits)[0] == "Council approves new library budget"
 
     paraphrase = "Which institution hiked borrowing costs?"  # no word in common with the article
-    bank = set(store.collection.get(where={"title": ROWS[3]["title"]})["ids"])
-    assert bank and not bank & {i for i, _ in keyword.load(store).search(paraphrase, 50)}
-    assert titles(retrieve(paraphrase, news, as_of=AS_OF).hits)[0] == "Central bank lifts its key rate by half a point"
+    bank = set(store.chroma.collection.get(where={"title": ROWS[3]["title"]})["ids"])
+    assert bank and not bank & {i for i, _ in store.keyword().search(paraphrase, 50)}
+    found = retrieve(paraphrase, Engine(news), as_of=AS_OF).hits
+    assert titles(found)[0] == "Central bank lifts its key rate by half a point"
 
 
 def test_seed_article_answers_who_refused_to_meet_sudani(tmp_path: Path) -> None:
     settings = Settings(index_root=tmp_path / "indexes", index="seeds")
-    ingest([str(SEEDS)], settings, progress=False)
-    result = retrieve("Who refused to meet Sudani?", settings, as_of=date(2023, 10, 26))
+    ingest([str(SEEDS)], Engine(settings), progress=False)
+    result = retrieve("Who refused to meet Sudani?", Engine(settings), as_of=date(2023, 10, 26))
     assert any("Akram al-Kaabi" in h.text for h in result.hits[:3]), [h.text[:80] for h in result.hits[:3]]
 
 
 def test_date_window_and_outlet_filters_exclude_what_they_should(news: Settings) -> None:
     q = "news about ports, banks, storms, libraries and football"
-    hits = retrieve(q, news, as_of=AS_OF, date_from=date(2023, 10, 10), date_to=date(2023, 10, 15), k=20).hits
+    hits = retrieve(q, Engine(news), as_of=AS_OF, date_from=date(2023, 10, 10), date_to=date(2023, 10, 15), k=20).hits
     assert hits and all(h.published and date(2023, 10, 10) <= h.published <= date(2023, 10, 15) for h in hits)
     assert {o for h in hits for o in (h.outlet, *h.also_in)} == {"Valley Times", "Finance Daily", "Wire Post",
                                                                    "Daily Echo"}
-    assert {h.outlet for h in retrieve(q, news, as_of=AS_OF, outlet="harbour gazette", k=20).hits} == {
+    assert {h.outlet for h in retrieve(q, Engine(news), as_of=AS_OF, outlet="harbour gazette", k=20).hits} == {
         "Harbour Gazette"}
-    on_day = retrieve("What did the central bank do on 12 October?", news, as_of=AS_OF)
+    on_day = retrieve("What did the central bank do on 12 October?", Engine(news), as_of=AS_OF)
     assert on_day.window == (date(2023, 10, 12), date(2023, 10, 12))
     # the bank's own report of that Thursday, then one published within REPORT_LAG_DAYS after it
     assert titles(on_day.hits) == ["Central bank lifts its key rate by half a point",
                                    "River ports shut as Danube bursts its banks"]
     storms = "storm warnings and gales"
-    assert "Weather Now" in {h.outlet for h in retrieve(storms, news, as_of=AS_OF).hits}, "undated kept"
-    since = retrieve(f"{storms} since 1 October", news, as_of=AS_OF, k=20)
+    assert "Weather Now" in {h.outlet for h in retrieve(storms, Engine(news), as_of=AS_OF).hits}, "undated kept"
+    since = retrieve(f"{storms} since 1 October", Engine(news), as_of=AS_OF, k=20)
     assert since.hits and "Weather Now" not in {h.outlet for h in since.hits}, "undated cannot be after a start"
 
 
 def test_as_of_excludes_articles_published_later(news: Settings) -> None:
     q = "What did the central bank do with interest rates?"
-    before = retrieve(q, news, as_of=AS_OF, k=20)
+    before = retrieve(q, Engine(news), as_of=AS_OF, k=20)
     assert before.window == (None, AS_OF) and all(h.published is None or h.published <= AS_OF for h in before.hits)
     assert "Central bank cuts its key rate as inflation cools" not in titles(before.hits)
-    later = retrieve(q, news, as_of=date(2023, 11, 30), date_to=date(2024, 1, 1))
+    later = retrieve(q, Engine(news), as_of=date(2023, 11, 30), date_to=date(2024, 1, 1))
     assert later.window == (None, date(2023, 11, 30))
     assert "Central bank cuts its key rate as inflation cools" in titles(later.hits)[:2]
 
 
 def test_latest_puts_the_newest_of_equally_relevant_articles_first(news: Settings) -> None:
-    plain = retrieve("port strike", news, as_of=AS_OF)
-    latest = retrieve("latest port strike", news, as_of=AS_OF)  # the same query once "latest" is set aside
+    plain = retrieve("port strike", Engine(news), as_of=AS_OF)
+    latest = retrieve("latest port strike", Engine(news), as_of=AS_OF)  # the same query once "latest" is set aside
     assert not plain.latest and latest.latest
     begins, third_week = ROWS[0]["title"], ROWS[1]["title"]
     assert titles(plain.hits)[:2] == [begins, third_week], "by relevance alone the older one leads"
@@ -140,17 +140,17 @@ def test_latest_puts_the_newest_of_equally_relevant_articles_first(news: Setting
 
 
 def test_syndicated_copies_come_back_as_one_hit_with_also_in(news: Settings) -> None:
-    hits = retrieve("Why were the Danube river ports closed?", news, as_of=AS_OF).hits
+    hits = retrieve("Why were the Danube river ports closed?", Engine(news), as_of=AS_OF).hits
     copies = [h for h in hits if h.outlet in ("Wire Post", "Daily Echo")]
     assert len(copies) == 1 and hits[0] is copies[0]
     assert {copies[0].outlet, *copies[0].also_in} == {"Wire Post", "Daily Echo"}
 
 
 def test_hits_carry_cosine_similarity_and_stage_timings(news: Settings) -> None:
-    result = retrieve("Who won the cup final?", news, as_of=AS_OF, k=3)
+    result = retrieve("Who won the cup final?", Engine(news), as_of=AS_OF, k=3)
     top = result.hits[0]
-    stored = Store(news, 384).collection.get(ids=[top.chunk_id], include=["embeddings"])["embeddings"][0]
-    question = get_embedder(news, "query").embed(["Who won the cup final?"])[0]
+    stored = Index(news).chroma.collection.get(ids=[top.chunk_id], include=["embeddings"])["embeddings"][0]
+    question = Engine(news).embedder("query").embed(["Who won the cup final?"])[0]
     assert top.title == "City win the cup final on penalties" and len(result.hits) == 3
     assert top.similarity == pytest.approx(float(np.dot(stored, question)), abs=1e-5)
     assert {"embed", "dense", "keyword", "fuse"} <= set(result.timings) and all(
@@ -158,17 +158,17 @@ def test_hits_carry_cosine_similarity_and_stage_timings(news: Settings) -> None:
 
 
 def test_an_empty_window_finds_nothing_and_says_which_window(news: Settings) -> None:
-    result = retrieve("What happened in December?", news, as_of=AS_OF, date_from=date(2023, 1, 1))
+    result = retrieve("What happened in December?", Engine(news), as_of=AS_OF, date_from=date(2023, 1, 1))
     assert result.window == (date(2023, 1, 1), date(2022, 12, 31)) and result.hits == []
-    assert retrieve("storms", news, as_of=AS_OF, date_from=date(2023, 12, 1)).hits == []
+    assert retrieve("storms", Engine(news), as_of=AS_OF, date_from=date(2023, 12, 1)).hits == []
 
 
 def test_bad_arguments_and_missing_index_say_what_to_do(news: Settings, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="k must be greater than 0, got 0"):
-        retrieve("storms", news, as_of=AS_OF, k=0)
+        retrieve("storms", Engine(news), as_of=AS_OF, k=0)
     missing = Settings(index_root=tmp_path, index="nothing")
     with pytest.raises(StoreError, match="newsrag ingest"):
-        retrieve("storms", missing, as_of=AS_OF)
+        retrieve("storms", Engine(missing), as_of=AS_OF)
     assert not missing.index_dir.exists(), "a query must not create an empty index"
 
 
@@ -210,14 +210,14 @@ def test_a_window_asked_about_matches_event_dates_and_later_reports() -> None:
 def test_seed_events_are_found_by_when_they_happened(tmp_path: Path) -> None:
     """The seed article appeared on 25 October and tells of a call on 23 October and attacks the week before."""
     settings = Settings(index_root=tmp_path / "indexes", index="seeds")
-    ingest([str(SEEDS)], settings, progress=False)
+    ingest([str(SEEDS)], Engine(settings), progress=False)
     as_of = date(2023, 10, 26)
-    call = retrieve("Who did Antony Blinken speak with on 23 October?", settings, as_of=as_of)
+    call = retrieve("Who did Antony Blinken speak with on 23 October?", Engine(settings), as_of=as_of)
     assert any("Blinken also spoke with Sudani over the phone on 23 October" in h.text for h in call.hits)
-    attacks = retrieve("How many US military personnel were injured in last week's drone attacks?", settings,
+    attacks = retrieve("How many US military personnel were injured in last week's drone attacks?", Engine(settings),
                        as_of=as_of)
     assert attacks.window == (date(2023, 10, 16), date(2023, 10, 22))
     assert any("at least 24 US military personnel" in h.text for h in attacks.hits)
-    assert retrieve("What happened in Iraq on 5 October?", settings, as_of=as_of).hits == []
-    too_early = retrieve("Who did Antony Blinken speak with on 23 October?", settings, as_of=date(2023, 10, 24))
+    assert retrieve("What happened in Iraq on 5 October?", Engine(settings), as_of=as_of).hits == []
+    too_early = retrieve("Who did Antony Blinken speak with on 23 October?", Engine(settings), as_of=date(2023, 10, 24))
     assert too_early.hits == [], "the report was published after the as-of date"

@@ -37,11 +37,11 @@ def load_bytes(path: Path, settings: Settings) -> bytes | Failure:
     origin = str(path)
     try:
         size = path.stat().st_size
-        if size > settings.max_file_mb * 1024 * 1024:
+        if size > settings.ingest.max_file_mb * 1024 * 1024:
             mb = size / 1024 / 1024
             return Failure(
                 origin,
-                f"file too large ({mb:.1f} MB > max_file_mb={settings.max_file_mb:g}); "
+                f"file too large ({mb:.1f} MB > max_file_mb={settings.ingest.max_file_mb:g}); "
                 "split it, use JSONL (streamed without a size limit) or raise RAG_MAX_FILE_MB",
             )
         data = path.read_bytes()

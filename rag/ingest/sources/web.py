@@ -75,17 +75,17 @@ def fetch(url: str, settings: Settings) -> Fetched:
     while True:
         address = check_url(current, settings)
         seen.append(current)
-        transport = _PinnedTransport(address, time.monotonic() + settings.url_timeout)
-        with httpx.Client(transport=transport, timeout=settings.url_timeout, headers={"User-Agent": USER_AGENT},
+        transport = _PinnedTransport(address, time.monotonic() + settings.fetch.url_timeout)
+        with httpx.Client(transport=transport, timeout=settings.fetch.url_timeout, headers={"User-Agent": USER_AGENT},
                           event_hooks={"response": [_stop_at_redirect]}) as client:
             result = _get(client, current, settings)
         if isinstance(result, Fetched):
             return result
         if result in seen:
             raise FetchError(f"redirect loop: {' -> '.join([*seen, result])}; the site is misconfigured")
-        if len(seen) > settings.max_redirects:
+        if len(seen) > settings.fetch.max_redirects:
             raise FetchError(
-                f"too many redirects from {url} (more than max_redirects={settings.max_redirects}); "
+                f"too many redirects from {url} (more than max_redirects={settings.fetch.max_redirects}); "
                 "use the final URL directly or raise RAG_MAX_REDIRECTS"
             )
         current = result
@@ -106,7 +106,7 @@ def check_url(url: str, settings: Settings) -> str | None:
         raise FetchError(f"refused {url}: only http and https URLs are fetched, not {scheme!r}")
     if not parts.hostname:
         raise FetchError(f"malformed URL {url!r}: it has no host name; check it")
-    if settings.allow_private_urls:
+    if settings.fetch.allow_private_urls:
         return None
     addresses = _resolve(parts.hostname, port, url)
     for address in addresses:
@@ -168,9 +168,9 @@ def _get(client: httpx.Client, url: str, settings: Settings) -> Fetched | str:
 def _read_capped(response: httpx.Response, url: str, settings: Settings) -> bytes:
     """The body, refused (not truncated) past ``max_download_mb`` of *decoded* bytes (a gzip bomb is
     small on the wire); the transport's deadline refuses it past ``url_timeout``."""
-    limit = int(settings.max_download_mb * 1024 * 1024)
+    limit = int(settings.fetch.max_download_mb * 1024 * 1024)
     too_big = (
-        f"refused {url}: larger than max_download_mb={settings.max_download_mb:g}; "
+        f"refused {url}: larger than max_download_mb={settings.fetch.max_download_mb:g}; "
         "save the page to a file or raise RAG_MAX_DOWNLOAD_MB"
     )
     declared = response.headers.get("content-length", "")
@@ -187,7 +187,7 @@ def _read_capped(response: httpx.Response, url: str, settings: Settings) -> byte
 
 
 def _timeout_message(url: str, settings: Settings) -> str:
-    seconds = f"{settings.url_timeout:g} s"
+    seconds = f"{settings.fetch.url_timeout:g} s"
     return f"timed out after {seconds} fetching {url}; try again later or raise RAG_URL_TIMEOUT"
 
 

@@ -1,0 +1,167 @@
+"""The local backend: a GGUF chat model run in this process by llama.cpp (xllamacpp), greedy, streamed.
+
+The model loads on the generator's first use and stays with it: the ``Engine`` keeps one generator
+per model, so its prompt cache serves every session of the process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.answer.llm import SCORE_TOP, ContextOverflow, LLMError, messages
+from rag.config import Settings
+from rag.optional import require
+
+
+def threads(settings: Settings) -> int:
+    """llama.cpp threads: the setting, or every core.
+
+    Measured on 2 cores with the 1.5B model (docs/BENCHMARKS.md): 2 threads gave the first text in 9.4 s
+    against 18.1 s for one, and still 15.7 s against 18.4 s beside a process keeping a core busy. The
+    collapse seen earlier beside a busy process came from OpenMP threads spinning while they wait, which
+    OMP_WAIT_POLICY=PASSIVE (set before llama.cpp loads) stops.
+    """
+    return settings.llm.threads or os.cpu_count() or 1
+
+
+def llama_params(path: Path, n_threads: int, context: int) -> Any:
+    """llama.cpp settings for one model: greedy, quiet, one sequence at a time (two would share the cores)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep instead of spinning
+    xlc = require("xllamacpp", "xllamacpp", "llm='local'")
+    params = xlc.CommonParams()
+    params.model.path = str(path)
+    params.n_ctx = context
+    params.n_parallel = 1
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = n_threads
+    params.warmup = False
+    params.verbosity = -1
+    params.cors_origins = ""  # no web page in the user's browser may read its replies
+    return params
+
+
+def start_llama(params: Any) -> Any:
+    """Load the model and start llama.cpp's server (in-process calls, and HTTP on params' address)."""
+    xlc = require("xllamacpp", "xllamacpp", "llm='local'")
+    try:
+        return xlc.Server(params)
+    except Exception as exc:
+        raise LLMError(f"llama.cpp could not load {params.model.path} ({exc}): is it a GGUF chat model?") from exc
+
+
+@dataclass
+class _Loaded:
+    server: Any
+    last_timings: dict[str, float] = field(default_factory=dict)  # llama.cpp's figures for the last reply
+
+
+class LocalGenerator:
+    """A GGUF chat model run in this process by llama.cpp, greedy, streamed token by token."""
+
+    def __init__(self, path: Path, settings: Settings) -> None:
+        self.path = path.resolve()
+        self.name = f"local:{self.path.stem}"
+        self.max_tokens = settings.llm.max_tokens
+        self.timeout = settings.llm.timeout
+        self._shape = (self.path, threads(settings), settings.llm.context_window)
+        self._model: _Loaded | None = None
+        self._loading = threading.Lock()  # two sessions asking at start-up must not load the model twice
+
+    def _loaded(self) -> _Loaded:
+        """The model, loaded on first use; its HTTP listener on loopback gets a random key, so it serves nobody."""
+        with self._loading:
+            if self._model is None:
+                params = llama_params(*self._shape)
+                params.api_keys = [secrets.token_urlsafe(24)]
+                self._model = _Loaded(start_llama(params))
+            return self._model
+
+    @property
+    def last_timings(self) -> dict[str, float]:
+        """llama.cpp's own figures (tokens read and written per second) for the model's last reply."""
+        return self._loaded().last_timings
+
+    def _request(self, system: str, user: str, **extra: Any) -> dict:
+        return {"messages": messages(system, user), "temperature": 0.0, "max_tokens": self.max_tokens,
+                "cache_prompt": True, **extra}
+
+    def stream(self, system: str, user: str, schema: dict | None = None) -> Iterator[str]:
+        """Deltas as the model writes them; stopping early, or the time limit, ends the generation."""
+        loaded = self._loaded()
+        request = self._request(system, user, stream=True, **({"grammar": compact_json(schema)} if schema else {}))
+        chunks: queue.Queue[Any] = queue.Queue()
+        stop = threading.Event()
+        done = object()
+
+        def run() -> None:
+            try:
+                chunks.put(loaded.server.handle_chat_completions(request, lambda c: chunks.put(c) or stop.is_set()))
+            except Exception as exc:  # handed to the consumer
+                chunks.put(exc)
+            finally:
+                chunks.put(done)
+
+        worker = threading.Thread(target=run, name=f"generate {self.name}", daemon=True)
+        worker.start()
+        deadline = time.monotonic() + self.timeout
+        try:
+            while (item := self._next(chunks, deadline)) is not done:
+                if text := self._delta(item, loaded):
+                    yield text
+        finally:
+            stop.set()
+
+    def _next(self, chunks: queue.Queue[Any], deadline: float) -> Any:
+        try:
+            return chunks.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise LLMError(f"{self.name} took longer than llm_timeout ({self.timeout:g} s), waiting behind other "
+                           "questions included: raise RAG_LLM_TIMEOUT, or choose a smaller model or fewer sources"
+                           ) from None
+
+    def _delta(self, item: Any, loaded: _Loaded) -> str:
+        if isinstance(item, Exception):
+            raise LLMError(f"{self.name} failed while generating: {item}") from item
+        if not isinstance(item, dict):
+            return ""
+        if "error" in item:
+            raise _error(self.name, item["error"])
+        if "timings" in item:
+            loaded.last_timings = item["timings"]
+        choices = item.get("choices") or [{}]
+        return (choices[0].get("delta") or {}).get("content") or ""
+
+    def next_token(self, system: str, user: str) -> dict[str, float]:
+        """Top log-probabilities of the reply's first token (one decoding step; the prompt cache keeps the rest)."""
+        reply = self._loaded().server.handle_chat_completions(
+            self._request(system, user, max_tokens=1, logprobs=True, top_logprobs=SCORE_TOP))
+        if "error" in reply:
+            raise _error(self.name, reply["error"])
+        try:
+            first = reply["choices"][0]["logprobs"]["content"][0]
+        except (KeyError, IndexError, TypeError):
+            raise LLMError(f"{self.name} returned no log-probabilities for its first token") from None
+        return {t["token"]: t["logprob"] for t in first["top_logprobs"]}
+
+
+def compact_json(schema: dict) -> str:
+    """A grammar for JSON matching ``schema`` written on one line: indentation would cost tokens, and time."""
+    shape = {**schema, "x-guidance": {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}}
+    return f"%llguidance {{}}\nstart: %json {json.dumps(shape)}"
+
+
+def _error(name: str, error: dict) -> LLMError:
+    message = f"{name} refused the request: {error.get('message', error)}"
+    if error.get("type") == "exceed_context_size_error":
+        return ContextOverflow(f"{message}; lower top_k or raise RAG_LLM_CONTEXT_WINDOW")
+    return LLMError(message)
+
+

@@ -1,0 +1,108 @@
+"""``Engine``: what one process has loaded, built from ``Settings``, and the only place it is kept.
+
+Embedding runtimes, open indexes, generative models and the verifier cost seconds to load and are
+then shared by every question the process answers. The CLI, the UI, the evaluations, the benchmarks
+and the tests build one the same way (``Engine(settings)``) and hand it down; no module keeps a
+cache of its own, so two engines (two settings, two test cases) never see each other's state.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Literal
+
+from rag.config import Settings
+
+if TYPE_CHECKING:
+    import tokenizers
+
+    from rag.answer.llm import Generator
+    from rag.answer.verify import Verifier
+    from rag.index import Index
+    from rag.index.embedding import Embedder
+
+
+class Engine:
+    """Loads each model and opens each index once, on first use, for the life of the process."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings if settings is not None else Settings()
+        self.ingest_lock = threading.Lock()  # one ingest at a time: they would share the same cores anyway
+        self._lock = threading.RLock()
+        self._embedders: dict[str, Embedder] = {}
+        self._indexes: dict[str, Index] = {}
+        self._generators: dict[str, Generator] = {}
+        self._tokenizer: tokenizers.Tokenizer | None = None
+
+    def for_index(self, name: str | None) -> Settings:
+        """The settings with another index selected (the UI switches index per question)."""
+        return self.settings if name in (None, self.settings.index) else self.settings.replace(index=name)
+
+    def embedder(self, purpose: Literal["index", "query"] = "index") -> Embedder:
+        """The runtime that embeds passages at ingest (``index``) or questions (``query``).
+
+        The two may differ: fp32 torch is the faster bulk encoder on CPUs without int8 instructions,
+        while int8 ONNX answers a question without importing torch, for a vector of the same model.
+        """
+        from rag.index.embedding import build_embedder
+
+        runtime = self.settings.ingest.embed_model if purpose == "index" else self.settings.retrieval.query_embed_model
+        with self._lock:
+            if runtime not in self._embedders:
+                self._embedders[runtime] = build_embedder(runtime, self.settings.ingest.embed_batch_size)
+            return self._embedders[runtime]
+
+    def tokenizer(self) -> tokenizers.Tokenizer:
+        """The embedding model's tokenizer, which measures passages in the tokens the model reads."""
+        from rag.index.embedding import load_tokenizer
+
+        with self._lock:
+            if self._tokenizer is None:
+                self._tokenizer = load_tokenizer()
+            return self._tokenizer
+
+    def index(self, name: str | None = None, *, create: bool = False) -> Index:
+        """An index, opened once (no model is loaded to open it); ``create`` for an ingest about to write."""
+        from rag.index import Index
+
+        settings = self.for_index(name)
+        with self._lock:
+            if create:  # the ingest's embedder sets (or must match) the dimension
+                self._indexes[settings.index] = Index(settings, dimension=self.embedder().dimension, create=True)
+            elif settings.index not in self._indexes:
+                self._indexes[settings.index] = Index(settings)
+            return self._indexes[settings.index]
+
+    def delete_index(self, name: str | None = None) -> None:
+        """Remove an index entirely (``--rebuild``), and forget it was open."""
+        from rag.index import delete_index
+
+        settings = self.for_index(name)
+        with self._lock:
+            self._indexes.pop(settings.index, None)
+            delete_index(settings)
+
+    def generator(self, spec: str) -> Generator:
+        """A generative model by answerer name ("local", "local:MODEL", "openai", "ollama"), loaded once."""
+        from rag.answer.llm import get_generator
+
+        with self._lock:
+            if spec not in self._generators:
+                self._generators[spec] = get_generator(spec, self.settings)
+            return self._generators[spec]
+
+    def verifier(self, answerer: str = "extractive") -> Verifier | None:
+        """The verifier the check mode calls for, on the answerer's own model when it has one.
+
+        fast: none. model: the answerer's model, else the bundled local one (an error says how to install
+        it when it is missing). auto: the same, but only when that model is at hand, else none.
+        """
+        from rag.answer.verify import Verifier, available
+
+        mode = self.settings.answer.check_mode
+        if mode == "fast":
+            return None
+        spec = answerer if answerer.startswith(("local", "openai", "ollama")) else "local"
+        if mode == "auto" and not available(spec, self.settings):
+            return None
+        return Verifier(self.generator(spec))
