@@ -21,6 +21,7 @@ from typing import Any
 from rag.answer.qa import Ask, answer
 from rag.benchmarks.common import machine, percentile
 from rag.config import Settings
+from rag.engine import Engine
 
 HEAVY_IMPORTS = ["chromadb", "onnxruntime", "bm25s", "tokenizers", "numpy"]
 
@@ -34,13 +35,13 @@ def load_questions(path: Path) -> list[tuple[str, date]]:
     return [(line.strip(), date.today()) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _stages(settings: Settings, questions: list[tuple[str, date]], llm: str) -> tuple[dict[str, list[float]], int]:
+def _stages(engine: Engine, questions: list[tuple[str, date]], llm: str) -> tuple[dict[str, list[float]], int]:
     """Per-stage milliseconds for every question, and how many were refused."""
     stages: dict[str, list[float]] = defaultdict(list)
     refused = 0
     for question, as_of in questions:
         started = time.perf_counter()
-        result = answer(Ask(question, as_of=as_of, llm=llm), settings)
+        result = answer(Ask(question, as_of=as_of, answerer=llm), engine)
         stages["end_to_end_ms"].append(1000 * (time.perf_counter() - started))
         for stage, ms in result.timings.items():
             stages[stage].append(ms)
@@ -70,13 +71,14 @@ def bench_ask(path: Path, settings: Settings, *, limit: int, llm: str, json_out:
     questions = load_questions(path)[:limit]
     if not questions:
         raise ValueError(f"no questions found in {path}: give *_qa.jsonl files or one question per line")
+    engine = Engine(settings)
     warm_started = time.perf_counter()
-    answer(Ask(questions[0][0], as_of=questions[0][1], llm=llm), settings)  # load models, open the index
+    answer(Ask(questions[0][0], as_of=questions[0][1], answerer=llm), engine)  # load models, open the index
     first_s = time.perf_counter() - warm_started
-    stages, refused = _stages(settings, questions, llm)
+    stages, refused = _stages(engine, questions, llm)
     result: dict[str, Any] = {
         "questions": len(questions), "refused": refused, "llm": llm, "index": settings.index,
-        "embed_model": settings.query_embed_model, "date": date.today().isoformat(), "machine": machine(),
+        "embed_model": settings.retrieval.query_embed_model, "date": date.today().isoformat(), "machine": machine(),
         "first_query_s": first_s, "cold_start": _cold_start(settings, questions[0][0]),
         "stages": {k: {"p50": percentile(v, 50), "p95": percentile(v, 95)} for k, v in stages.items()},
     }

@@ -19,17 +19,17 @@ from typing import Any
 
 from rag.benchmarks.common import machine
 from rag.config import Settings
-from rag.index.embedding import get_embedder, load_tokenizer, model_dir
+from rag.engine import Engine
+from rag.index.embedding import model_dir
 from rag.ingest.chunking import chunk_article
 from rag.ingest.ingest import ingest
 from rag.ingest.sources import read_sources
 from rag.types import Article
 
 
-def _articles(targets: Sequence[str], limit: int) -> list[Article]:
+def _articles(targets: Sequence[str], limit: int, settings: Settings) -> list[Article]:
     """The first ``limit`` distinct articles of the targets (the pipeline would skip the repeats,
     so the baseline must not encode them either)."""
-    settings = Settings()
     seen: set[str] = set()
     articles: list[Article] = []
     for item in (i for t in targets for i in read_sources(t, settings) if isinstance(i, Article)):
@@ -61,9 +61,9 @@ def _plain_encode(texts: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def _timed_ingest(path: Path, settings: Settings) -> tuple[float, int]:
+def _timed_ingest(path: Path, engine: Engine) -> tuple[float, int]:
     """Seconds and passages of one ingest run."""
-    report = ingest([str(path)], settings, progress=False)
+    report = ingest([str(path)], engine, progress=False)
     if report.failed:
         raise RuntimeError(f"benchmark ingest failed: {report.failed[:3]}")
     return report.seconds, report.chunks
@@ -71,12 +71,12 @@ def _timed_ingest(path: Path, settings: Settings) -> tuple[float, int]:
 
 def bench_ingest(targets: Sequence[str], *, limit: int, models: Sequence[str], json_out: str | None) -> str:
     """Ingest throughput and re-ingest cost, as Markdown (and JSON if asked)."""
-    articles = _articles(targets, limit)
-    defaults = Settings()
-    chunks = [c for a in articles for c in chunk_article(a, defaults.chunk_size, defaults.chunk_overlap)]
+    defaults = Engine()
+    articles = _articles(targets, limit, defaults.settings)
+    shape = defaults.settings.ingest
+    chunks = [c for a in articles for c in chunk_article(a, shape.chunk_size, shape.chunk_overlap)]
     texts = [c.embed_text for c in chunks]
-    tokenizer = load_tokenizer()
-    tokens = sum(len(e.ids) for e in tokenizer.encode_batch(texts))
+    tokens = sum(len(e.ids) for e in defaults.tokenizer().encode_batch(texts))
     results: dict[str, Any] = {"articles": len(articles), "passages": len(texts), "tokens": tokens,
                                "date": date.today().isoformat(), "machine": machine()}
     baseline = [_plain_encode(texts)]
@@ -84,10 +84,10 @@ def bench_ingest(targets: Sequence[str], *, limit: int, models: Sequence[str], j
         dump = Path(tmp) / "sample.jsonl"
         _write_jsonl(articles, dump)
         for name in models:
-            settings = Settings(index_root=Path(tmp), index=f"bench-{name}", embed_model=name)
-            get_embedder(settings).embed(texts[:8])  # load and warm the model outside the timing
-            first, n = _timed_ingest(dump, settings)
-            again, _ = _timed_ingest(dump, settings)
+            engine = Engine(Settings(index_root=Path(tmp), index=f"bench-{name}", embed_model=name))
+            engine.embedder().embed(texts[:8])  # load and warm the model outside the timing
+            first, n = _timed_ingest(dump, engine)
+            again, _ = _timed_ingest(dump, engine)
             results[name] = {"first_s": first, "passages": n, "reingest_s": again}
     baseline.append(_plain_encode(texts))
     results["baseline_s"] = min(baseline)  # the least disturbed run: conservative for the pipeline

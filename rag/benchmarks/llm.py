@@ -26,16 +26,18 @@ from rag.config import Settings
 
 def measure(spec: str, questions: list[tuple[str, date]], settings: Settings) -> dict[str, Any]:
     """Time to first text and end to end per question, llama.cpp's token rates, and this process's peak RSS."""
-    from rag.answer.llm import LocalGenerator, get_generator
+    from rag.answer.llm.local import LocalGenerator
     from rag.answer.qa import Ask, stream_answer
-    from rag.types import Answer
+    from rag.engine import Engine
+    from rag.types import Answer, Answerer
 
+    engine, who = Engine(settings), Answerer(spec)
     first, total, refused, rates = [], [], 0, []
-    model = get_generator(spec, settings) if spec != "extractive" else None
+    model = engine.generator(who) if who.generative else None  # the one the answers use: its timings are theirs
     for question, as_of in questions:
         started = time.perf_counter()
         seen = None
-        for event in stream_answer(Ask(question, as_of=as_of, llm=spec), settings):
+        for event in stream_answer(Ask(question, as_of=as_of, answerer=who), engine):
             if isinstance(event, str) and event.strip() and seen is None:
                 seen = time.perf_counter() - started
             if isinstance(event, Answer):
@@ -61,7 +63,7 @@ def bench_llm(path: Path, settings: Settings, *, answerers: list[str], limit: in
         raise ValueError(f"no questions found in {path}: give *_qa.jsonl files or one question per line")
     results = []
     for spec in answerers:
-        for count in ([0] if spec == "extractive" else threads or [settings.llm_threads]):
+        for count in ([0] if spec == "extractive" else threads or [settings.llm.threads]):
             for neighbour in ([False, True] if busy else [False]):
                 results.append(_run(spec, path, limit, settings, count, neighbour))
     report = {"date": date.today().isoformat(), "machine": machine(), "index": settings.index, "data": str(path),
@@ -73,13 +75,13 @@ def bench_llm(path: Path, settings: Settings, *, answerers: list[str], limit: in
 
 def _run(spec: str, path: Path, limit: int, settings: Settings, count: int, busy: bool) -> dict[str, Any]:
     """One answerer in a child process, with its own llama.cpp server when it is ``openai``."""
-    settings = settings.model_copy(update={"llm_threads": count})
+    settings = settings.replace(llm_threads=count)
     server = _start_openai_server(settings) if spec == "openai" else None
     neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
     try:
         env = {**os.environ, "RAG_LLM_THREADS": str(count)}
         if server:
-            env |= {"RAG_OPENAI_BASE_URL": server[1], "RAG_OPENAI_MODEL": settings.local_model}
+            env |= {"RAG_OPENAI_BASE_URL": server[1], "RAG_OPENAI_MODEL": settings.llm.local_model}
         result = _child(spec, path, limit, settings, env)
         return result | {"threads": count or threads_auto(), "busy": busy} | (
             {"server_rss_mb": _rss(server[0])} if server else {})
@@ -94,7 +96,7 @@ def _run(spec: str, path: Path, limit: int, settings: Settings, count: int, busy
 
 def threads_auto() -> int:
     """What RAG_LLM_THREADS=0 means on this machine."""
-    from rag.answer.llm import threads
+    from rag.answer.llm.local import threads
 
     return threads(Settings(llm_threads=0))
 
@@ -118,7 +120,7 @@ def _start_openai_server(settings: Settings, wait_s: float = 300.0) -> tuple[sub
         port = sock.getsockname()[1]
     process = subprocess.Popen([sys.executable, "-m", "rag", "llm-server", "--port", str(port)],
                                stdout=subprocess.PIPE, text=True,
-                               env={**os.environ, "RAG_LLM_THREADS": str(settings.llm_threads)})
+                               env={**os.environ, "RAG_LLM_THREADS": str(settings.llm.threads)})
     with selectors.DefaultSelector() as ready:
         ready.register(process.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
         line = process.stdout.readline() if ready.select(wait_s) and process.stdout else ""

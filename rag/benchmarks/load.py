@@ -24,6 +24,7 @@ from typing import Any
 from rag.benchmarks.common import machine, percentile
 from rag.benchmarks.ui import QUESTIONS, served
 from rag.config import Settings
+from rag.engine import Engine
 
 AS_OF = date(2023, 10, 26)  # the seed article's week: its questions have answers
 
@@ -106,19 +107,17 @@ def upload(url: str, batch: Path, index: str) -> str:
     return str(Client(url, verbose=False).predict([handle_file(str(batch))], "", index, api_name="/add_news")[0])
 
 
-def searchable(settings: Settings) -> tuple[int, int, list[str]]:
+def searchable(engine: Engine) -> tuple[int, int, list[str]]:
     """Uploaded documents found among the top 10 passages for their own headline: (found, total, missing)."""
-    from rag.index.chroma import Store
-    from rag.index.embedding import get_embedder
     from rag.interfaces.ui.app import UPLOADS
     from rag.query.retrieve import retrieve
 
-    store = Store(settings, get_embedder(settings, "query").dimension, create=False)
-    folder = str((settings.index_dir / UPLOADS).resolve())
-    uploaded = {str(meta["doc_id"]): str(meta["title"]) for _, meta in store.metadatas()
-                if str(meta.get("source", "")).startswith(folder)}
+    index = engine.index()
+    folder = str((engine.settings.index_dir / UPLOADS).resolve())
+    docs = {doc for doc, state in index.doc_states().items() if state.source.startswith(folder)}
+    uploaded = {hit.doc_id: hit.title for hit in index.hits() if hit.doc_id in docs}
     missing = [doc for doc, title in uploaded.items()
-               if doc not in {h.doc_id for h in retrieve(title, settings, as_of=date.today(), k=10).hits}]
+               if doc not in {h.doc_id for h in retrieve(title, engine, as_of=date.today(), k=10).hits}]
     return len(uploaded) - len(missing), len(uploaded), missing
 
 
@@ -128,14 +127,15 @@ def bench_load(sources: list[str], settings: Settings, sessions: int = 8, limit:
     from rag.ingest.ingest import ingest
 
     with tempfile.TemporaryDirectory(prefix="newsrag-load-") as tmp:
-        scratch = settings.model_copy(update={"index_root": Path(tmp) / "indexes", "index": "load"})
-        ingest([seeds], scratch, progress=False)
+        scratch = settings.replace(index_root=Path(tmp) / "indexes", index="load")
+        engine = Engine(scratch)
+        ingest([seeds], engine, progress=False)
         batch, articles = write_batch(sources, limit, Path(tmp), settings)
         with served(scratch) as url:
             run_phase(url, 1, 1, None)  # warm-up: model and index loaded in the server
             quiet = run_phase(url, sessions, minimum, lambda: time.sleep(baseline_s))
             busy = run_phase(url, sessions, minimum, lambda: upload(url, batch, scratch.index))
-        found, total, missing = searchable(scratch)
+        found, total, missing = searchable(engine)
         shutil.rmtree(Path(tmp) / "indexes", ignore_errors=True)
     figures = {"sessions": sessions, "articles": articles, "machine": machine(), "quiet": quiet, "ingesting": busy,
                "searchable": {"found": found, "total": total, "missing_sample": missing[:5]},

@@ -25,6 +25,7 @@ from typing import Any
 
 from rag.benchmarks.common import machine, percentile
 from rag.config import Settings
+from rag.engine import Engine
 
 QUESTIONS = [
     "Who refused to meet Sudani?",
@@ -119,10 +120,11 @@ def run_sessions(url: str, sessions: int, count: int, as_of: str) -> tuple[list[
     return results, time.perf_counter() - started
 
 
-def direct(settings: Settings, sessions: int, count: int, as_of: date) -> tuple[list[float], float]:
+def direct(engine: Engine, sessions: int, count: int, as_of: date) -> tuple[list[float], float]:
     """The same conversations through rag.answer.qa.answer in this process, one question at a time."""
     from rag.answer.qa import Ask, answer
     from rag.query.conversation import Turn, standalone_question
+    from rag.types import EXTRACTIVE
 
     latencies = []
     started = time.perf_counter()
@@ -130,8 +132,8 @@ def direct(settings: Settings, sessions: int, count: int, as_of: date) -> tuple[
         turns: list[Turn] = []
         for question in session_questions(session, count):
             t0 = time.perf_counter()
-            standalone = standalone_question(question, turns, as_of, "extractive", settings)
-            result = answer(Ask(standalone, as_of=as_of), settings)
+            standalone = standalone_question(question, turns, as_of, EXTRACTIVE, engine)
+            result = answer(Ask(standalone, as_of=as_of), engine)
             latencies.append(1000 * (time.perf_counter() - t0))
             turns.append(Turn(question, standalone, result.text))
     return latencies, time.perf_counter() - started
@@ -140,11 +142,12 @@ def direct(settings: Settings, sessions: int, count: int, as_of: date) -> tuple[
 def bench_ui(settings: Settings, sessions: int = 10, questions: int = 5, url: str | None = None,
              as_of: date = date(2023, 10, 26), json_out: str | None = None) -> str:
     """Run both measurements and return the Markdown report (and write JSON when asked)."""
+    engine = Engine(settings)
     with served(settings) if url is None else _given(url) as target:
         run_session(target, 0, 1, as_of.isoformat())  # warm-up: model and index loaded in the server
         results, wall = run_sessions(target, sessions, questions, as_of.isoformat())
-    direct(settings, 1, 1, as_of)  # warm-up
-    base_lat, base_wall = direct(settings, sessions, questions, as_of)
+    direct(engine, 1, 1, as_of)  # warm-up
+    base_lat, base_wall = direct(engine, sessions, questions, as_of)
     ui_lat = [ms for r in results for ms in r["latencies"]]
     errors = [e for r in results for e in r["errors"]]
     figures = {

@@ -16,30 +16,30 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
+from rag.engine import Engine
 from rag.evaluation import metrics as m
 
 LAGS = (0, 1, 2, 3, 5, 7)
 
 
-def weekday_lags(settings: Settings) -> dict[str, Any]:
+def weekday_lags(engine: Engine) -> dict[str, Any]:
     """Days from a weekday named in a passage ("on Monday", not "last"/"next Monday") to its publication."""
-    from rag.index.chroma import Store
-    from rag.index.embedding import get_embedder
     from rag.query.timescope import weekdays_named
-    from rag.types import Hit
 
     counts: Counter[int] = Counter()
-    for cid, document, meta in Store(settings, get_embedder(settings).dimension, create=False).records():
-        hit = Hit.from_chroma(cid, document, meta)
+    for hit in engine.index().hits():
         if hit.published is not None:
-            counts.update((hit.published - day).days for day in weekdays_named(document, hit.published))
+            counts.update((hit.published - day).days for day in weekdays_named(hit.text, hit.published))
     total = sum(counts.values())
     shares = [sum(counts[d] for d in range(day + 1)) / total if total else 0.0 for day in range(7)]
     return {"mentions": total, "by_day": [counts[d] for d in range(7)], "within": [round(s, 3) for s in shares]}
 
 
-def dated_recall(root: Path, settings: Settings, lags: tuple[int, ...] = LAGS) -> dict[str, Any]:
-    """Gold-article recall at 5 of the questions whose window closes before their as-of date, per lag."""
+def dated_recall(root: Path, engine: Engine, lags: tuple[int, ...] = LAGS) -> dict[str, Any]:
+    """Gold-article recall at 5 of the questions whose window closes before their as-of date, per lag.
+
+    The lag is a setting retrieval reads, so each lag is its own Engine (one per lag, not per question).
+    """
     from rag.evaluation.realtimeqa import RECALL_DEPTH, RECALL_PASSAGES, gold_keys, load_questions, week_files
     from rag.query.retrieve import retrieve
     from rag.query.timescope import time_scope
@@ -47,10 +47,10 @@ def dated_recall(root: Path, settings: Settings, lags: tuple[int, ...] = LAGS) -
     files = week_files(root, None, "qa")
     questions = [q for q in load_questions(files, "qa") if q.gold_urls
                  and (end := time_scope(q.asked, q.as_of).end) is not None and end < q.as_of]
-    keys, _ = gold_keys(questions, settings)
+    keys, _ = gold_keys(questions, engine)
     recall = {}
     for lag in lags:
-        lagged = settings.model_copy(update={"report_lag_days": lag})
+        lagged = Engine(engine.settings.replace(report_lag_days=lag))
         ranked = [m.ranked_articles(retrieve(q.asked, lagged, as_of=q.as_of, k=RECALL_PASSAGES).hits)[:RECALL_DEPTH]
                   for q in questions]
         ranks = [m.first_rank(r, keys[q.qid]) for r, q in zip(ranked, questions, strict=True)]
@@ -60,10 +60,10 @@ def dated_recall(root: Path, settings: Settings, lags: tuple[int, ...] = LAGS) -
 
 def evaluate(root: Path, settings: Settings, index: str | None = None) -> dict[str, Any]:
     """Both readings over the index ``index`` (which must exist: build it with `newsrag eval realtimeqa`)."""
-    if index:
-        settings = settings.model_copy(update={"index": index})
-    return {"suite": "lag", "data": str(root), "index": settings.index, "shipped": settings.report_lag_days,
-            "weekday_reports": weekday_lags(settings), "dated_questions": dated_recall(root, settings)}
+    engine = Engine(settings.replace(index=index) if index else settings)
+    return {"suite": "lag", "data": str(root), "index": engine.settings.index,
+            "shipped": settings.retrieval.report_lag_days, "weekday_reports": weekday_lags(engine),
+            "dated_questions": dated_recall(root, engine)}
 
 
 def markdown(result: dict[str, Any], env: dict[str, Any]) -> str:

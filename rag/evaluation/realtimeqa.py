@@ -24,6 +24,7 @@ from typing import Any
 from tqdm import tqdm
 
 from rag.config import Settings
+from rag.engine import Engine
 from rag.evaluation import metrics as m
 from rag.types import Article
 
@@ -117,32 +118,29 @@ def index_name(weeks: Sequence[str]) -> str:
 
 
 def prepare_index(files: dict[str, dict[str, Path]], settings: Settings, index: str | None,
-                  progress: bool) -> tuple[Settings, str]:
-    """Settings pointing at the pool's index, and what was done to get it.
+                  progress: bool) -> tuple[Engine, str]:
+    """The run's Engine, on the pool's index, and what was done to get it.
 
     ``index`` naming an existing index reuses it untouched (the pool takes ~20 minutes to embed
     here); otherwise the pool is ingested, which is cheap when nothing changed.
     """
-    from rag.index.chroma import index_exists
+    from rag.index import index_exists
     from rag.ingest.ingest import ingest
 
-    if index and index_exists(named := settings.model_copy(update={"index": index})):
-        return named, f"reused existing index '{index}'"
-    chosen = settings.model_copy(update={"index": index or index_name(list(files))})
-    report = ingest(pool_targets(files), chosen, progress=progress)
-    return chosen, f"ingested into '{chosen.index}': {report.summary().splitlines()[0]}"
+    if index and index_exists(named := settings.replace(index=index)):
+        return Engine(named), f"reused existing index '{index}'"
+    engine = Engine(settings.replace(index=index or index_name(list(files))))
+    report = ingest(pool_targets(files), engine, progress=progress)
+    return engine, f"ingested into '{engine.settings.index}': {report.summary().splitlines()[0]}"
 
 
-def gold_keys(questions: Sequence[Question], settings: Settings) -> tuple[dict[str, set[str]], m.Rate]:
+def gold_keys(questions: Sequence[Question], engine: Engine) -> tuple[dict[str, set[str]], m.Rate]:
     """Article keys that count as each question's gold article, and how many gold articles the index has.
 
     A gold article whose text is stored under another URL (ingestion keeps one copy of identical
     text) is found through that URL too.
     """
-    from rag.index.chroma import Store
-    from rag.index.embedding import get_embedder
-
-    states = Store(settings, get_embedder(settings).dimension).doc_states()
+    states = engine.index().doc_states()
     stored = {m.article_key(doc) for doc in states}
     by_content: dict[str, set[str]] = {}
     for doc, state in states.items():
@@ -158,18 +156,17 @@ def gold_keys(questions: Sequence[Question], settings: Settings) -> tuple[dict[s
     return keys, m.rate(present.values())
 
 
-def ask_one(q: Question, keys: set[str], settings: Settings, llm: str) -> dict[str, Any]:
+def ask_one(q: Question, keys: set[str], engine: Engine, llm: str) -> dict[str, Any]:
     """Answer one question through the product, and score it."""
     from rag.answer.qa import Ask, answer
-    from rag.index.embedding import get_embedder
     from rag.query.retrieve import retrieve
 
     started = time.perf_counter()
-    result = answer(Ask(q.asked, as_of=q.as_of, llm=llm, strict=settings.strict), settings)
+    result = answer(Ask(q.asked, as_of=q.as_of, answerer=llm), engine)
     elapsed = round(1000 * (time.perf_counter() - started), 1)
-    ranked = m.ranked_articles(retrieve(q.asked, settings, as_of=q.as_of, k=RECALL_PASSAGES).hits)[:RECALL_DEPTH]
+    ranked = m.ranked_articles(retrieve(q.asked, engine, as_of=q.as_of, k=RECALL_PASSAGES).hits)[:RECALL_DEPTH]
     counts = m.CitationCounts() if result.refused else m.citation_counts(result.text, result.sources,
-                                                                         get_embedder(settings))
+                                                                         engine.embedder())
     return {
         "id": q.qid, "as_of": q.as_of.isoformat(), "asked": q.asked, "gold_choice": q.gold_choice,
         "gold_urls": list(q.gold_urls), "gold_rank": m.first_rank(ranked, keys), "ranked": ranked,
@@ -268,17 +265,18 @@ def evaluate(root: Path, settings: Settings, *, weeks: Sequence[str] | None = No
     kind = "qa_nota" if nota else "qa"
     files = week_files(root, weeks, kind)
     questions = sampled(load_questions(files, kind)[:limit], sample)
-    llm = llm or settings.llm
-    settings, prepared = prepare_index(files, settings, index, progress)
-    keys, in_index = gold_keys(questions, settings)
+    llm = llm or settings.answer.llm
+    engine, prepared = prepare_index(files, settings, index, progress)
+    settings = engine.settings
+    keys, in_index = gold_keys(questions, engine)
     baseline = bm25_choice_counts([(q.asked, q.choices) for q in questions],
                                   pool_articles(pool_targets(files), settings))
-    records = [ask_one(q, keys[q.qid], settings, llm) | {"baseline_correct": pick is not None and pick == q.gold_choice}
+    records = [ask_one(q, keys[q.qid], engine, llm) | {"baseline_correct": pick is not None and pick == q.gold_choice}
                for q, pick in zip(tqdm(questions, desc="asking", unit=" questions", disable=not progress), baseline,
                                   strict=True)]
     return {
         "suite": "realtimeqa", "data": str(root), "weeks": list(files), "llm": llm, "index": settings.index,
-        "index_prepared": prepared, "gold_articles_in_index": in_index.as_dict(), "top_k": settings.top_k,
-        "embed_model": settings.embed_model, "sample": sample, "nota": nota, "summary": summarise(records),
+        "index_prepared": prepared, "gold_articles_in_index": in_index.as_dict(), "top_k": settings.retrieval.top_k,
+        "embed_model": settings.ingest.embed_model, "sample": sample, "nota": nota, "summary": summarise(records),
         "records": records,
     }

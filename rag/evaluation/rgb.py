@@ -25,6 +25,7 @@ from typing import Any
 from tqdm import tqdm
 
 from rag.config import Settings
+from rag.engine import Engine
 from rag.evaluation.metrics import rate
 from rag.types import Answer, Hit
 
@@ -93,24 +94,22 @@ def flags_conflict(text: str) -> bool:
     return bool(CONFLICT.search(text))
 
 
-def passage_hits(rid: str, condition: str, query: str, passages: Sequence[str], settings: Settings) -> list[Hit]:
+def passage_hits(rid: str, condition: str, query: str, passages: Sequence[str], engine: Engine) -> list[Hit]:
     """Given passages as Hits, in the given order, with the similarity retrieval would have given them."""
-    from rag.index.embedding import get_embedder
-
     if not passages:
         return []
-    vectors = get_embedder(settings).embed([query, *passages])
+    vectors = engine.embedder().embed([query, *passages])
     return [Hit(chunk_id=f"rgb-{rid}-{condition}-{i}", doc_id=f"rgb:{rid}:{condition}:{i}", text=p, title="",
                 outlet=f"RGB passage {i}", url="", published=None, start=0, end=len(p),
                 similarity=float(vectors[i] @ vectors[0]))
             for i, p in enumerate(passages, 1)]
 
 
-def answer_given(question: str, hits: list[Hit], settings: Settings, llm: str) -> Answer:
+def answer_given(question: str, hits: list[Hit], engine: Engine, llm: str) -> Answer:
     """The product's answer stage (``rag.answer.qa.answer_from``) on the given passages."""
     from rag.answer.qa import Ask, answer_from
 
-    return answer_from(Ask(question, as_of=date.today(), llm=llm, strict=settings.strict), hits, settings)
+    return answer_from(Ask(question, as_of=date.today(), answerer=llm), hits, engine)
 
 
 def judge(item: RgbItem, condition: str, result: Answer) -> dict[str, Any]:
@@ -135,12 +134,14 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def evaluate(path: Path, settings: Settings, *, limit: int | None = None, llm: str | None = None,
              progress: bool = True) -> dict[str, Any]:
     """Answer every question from each passage set (up to ``top_k`` passages, as the product would see)."""
+    engine = Engine(settings)
     items = load_rgb(path)[:limit]
-    llm = llm or settings.llm
+    llm = llm or settings.answer.llm
     records = []
     for item in tqdm(items, desc="rgb", unit=" questions", disable=not progress):
         for condition, passages in item.passages.items():
-            hits = passage_hits(item.rid, condition, item.query, passages[: settings.top_k], settings)
-            records.append(judge(item, condition, answer_given(item.query, hits, settings, llm)))
-    return {"suite": "rgb", "data": str(path), "llm": llm, "embed_model": settings.embed_model,
-            "top_k": settings.top_k, "questions": len(items), "summary": summarise(records), "records": records}
+            hits = passage_hits(item.rid, condition, item.query, passages[: settings.retrieval.top_k], engine)
+            records.append(judge(item, condition, answer_given(item.query, hits, engine, llm)))
+    return {"suite": "rgb", "data": str(path), "llm": llm, "embed_model": settings.ingest.embed_model,
+            "top_k": settings.retrieval.top_k, "questions": len(items), "summary": summarise(records),
+            "records": records}

@@ -20,9 +20,10 @@ from typing import Any
 from tqdm import tqdm
 
 from rag.answer.citations import check_claims
-from rag.answer.verify import Verifier, get_verifier
+from rag.answer.verify import Verifier
 from rag.benchmarks.common import percentile
 from rag.config import Settings
+from rag.engine import Engine
 from rag.evaluation import metrics as m
 from rag.index.embedding import Embedder
 from rag.types import Hit
@@ -111,15 +112,14 @@ def best_threshold(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def evaluate(path: Path, settings: Settings, *, limit: int | None = None, progress: bool = True) -> dict[str, Any]:
     """Run the checker, in the settings' check mode, over the claims; figures and a record per claim."""
-    from rag.index.embedding import get_embedder
-
+    engine = Engine(settings)
     claims = load_wice(path)[:limit]
-    embedder = get_embedder(settings, "query")
-    verifier = get_verifier(settings)
+    embedder = engine.embedder("query")
+    verifier = engine.verifier()
     records = [judge(c, embedder, verifier)
                for c in tqdm(claims, desc="checking", unit=" claims", disable=not progress)]
     result = {"suite": "wice", "data": str(path), "mode": "model" if verifier else "fast",
-              "verifier": verifier.name if verifier else "", "embed_model": settings.query_embed_model,
+              "verifier": verifier.name if verifier else "", "embed_model": settings.retrieval.query_embed_model,
               "summary": summarise(records), "records": records}
     if verifier:
         result["summary"]["threshold"] = verifier.threshold

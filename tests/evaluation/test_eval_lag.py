@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
+from rag.engine import Engine
 from rag.evaluation import lag
 from rag.ingest.ingest import ingest
 from rag.interfaces.cli import main
@@ -33,7 +34,7 @@ def test_lag_reads_weekday_reports_and_recall_per_lag(tmp_path: Path, monkeypatc
     root.mkdir()
     write_week(root)
     settings = Settings(index_root=tmp_path / "indexes", index="pool")
-    assert ingest([str(p) for p in sorted(root.glob("*_gcs.jsonl"))], settings, progress=False).ok
+    assert ingest([str(p) for p in sorted(root.glob("*_gcs.jsonl"))], Engine(settings), progress=False).ok
     result = lag.evaluate(root, settings)
     weekdays = result["weekday_reports"]
     assert weekdays["mentions"] == 2 and weekdays["by_day"][2] == 1 and weekdays["by_day"][3] == 1  # Tue, Mon

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
+from rag.engine import Engine
 from rag.evaluation.realtimeqa import (
     Question,
     evaluate,
@@ -147,7 +148,7 @@ def test_gold_text_stored_under_another_url_still_counts(settings: Settings, res
     # URL is found through that URL.
     text = ARTICLES["drone"]["text"]
     q = Question("mirror", date(2031, 1, 9), "?", (), None, ("https://mirror.example/skyloft",), (text,))
-    keys, present = gold_keys([q], settings.model_copy(update={"index": result["index"]}))
+    keys, present = gold_keys([q], Engine(settings.replace(index=result["index"])))
     assert keys["mirror"] == {"mirror.example/skyloft", "reuters.com/business/initech-skyloft-2031-01-06"}
     assert present.as_dict() == {"value": 1.0, "hits": 1.0, "n": 1}
 
