@@ -8,7 +8,6 @@ everywhere, so passage boundaries, extracted answers and checked claims agree.
 from __future__ import annotations
 
 import re
-from functools import cache
 
 ABBREVIATIONS = {
     "u.s", "u.k", "u.n", "e.u", "u.s.a", "d.c", "e.g", "i.e", "a.m", "p.m", "vs", "st", "mt", "ft",
@@ -76,8 +75,8 @@ def split_sentences(text: str) -> list[str]:
     return [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
 
 
-@cache
 def _stemmer():  # noqa: ANN202 - PyStemmer has no type hints
+    """A stemmer per call: PyStemmer's are not thread-safe, and one costs well under a microsecond."""
     import Stemmer
 
     return Stemmer.Stemmer("english")
