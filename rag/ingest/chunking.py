@@ -29,11 +29,14 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from rag.index.embedding import load_tokenizer
 from rag.sentences import sentence_spans
 from rag.types import Article, Chunk
+
+if TYPE_CHECKING:
+    import tokenizers
 
 PARAGRAPH = "\n\n\n"
 # a clause: a run without , . ; (or their CJK forms) plus the mark ending it, or a lone mark
@@ -59,9 +62,13 @@ class _Text(NamedTuple):
         return bisect_left(self.offsets, (end,)) - bisect_left(self.offsets, (start,))
 
 
-def chunk_article(article: Article, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
-    """Split ``article.body`` into passages whose offsets point back into the body."""
-    spans = passage_spans(article.body, chunk_size, chunk_overlap)
+def chunk_article(article: Article, chunk_size: int, chunk_overlap: int,
+                  tokenizer: tokenizers.Tokenizer | None = None) -> list[Chunk]:
+    """Split ``article.body`` into passages whose offsets point back into the body.
+
+    ``tokenizer`` is the embedder's (``Engine.tokenizer()``); without one it is loaded for this call.
+    """
+    spans = passage_spans(article.body, chunk_size, chunk_overlap, tokenizer)
     body = article.body
     return [
         Chunk(article=article, index=i, start=s, end=e, text=body[s:e], n_chunks=len(spans))
@@ -69,13 +76,14 @@ def chunk_article(article: Article, chunk_size: int, chunk_overlap: int) -> list
     ]
 
 
-def passage_spans(body: str, chunk_size: int, chunk_overlap: int) -> list[tuple[int, int]]:
+def passage_spans(body: str, chunk_size: int, chunk_overlap: int,
+                  tokenizer: tokenizers.Tokenizer | None = None) -> list[tuple[int, int]]:
     """(start, end) of each passage of ``body``: at most ``chunk_size`` model tokens each."""
     if chunk_size <= 0 or not 0 <= chunk_overlap <= chunk_size:
         raise ValueError(f"need 0 <= chunk_overlap <= chunk_size and chunk_size > 0, got {chunk_overlap}, {chunk_size}")
     if not body.strip():
         return []
-    offsets = load_tokenizer().encode(body, add_special_tokens=False).offsets
+    offsets = (tokenizer or load_tokenizer()).encode(body, add_special_tokens=False).offsets
     sentence_starts = [s for s, _ in sentence_spans(body)] if len(offsets) > chunk_size else []  # else one unit
     text = _Text(body, sentence_starts, offsets)
     spans = [_trimmed(body, *span) for span in _pack(_units(text, 0, len(body), chunk_size), chunk_size, chunk_overlap)]

@@ -163,8 +163,8 @@ def _warnings(article: Article) -> list[str]:
 
 def _write(pending: list[tuple[Article, str]], store: Index, engine: Engine, progress: bool) -> int:
     """Chunk, embed and upsert in groups of whole articles; then drop their old versions."""
-    settings, embedder = engine.settings.ingest, engine.embedder()
-    chunked = [(a, s, chunk_article(a, settings.chunk_size, settings.chunk_overlap)) for a, s in pending]
+    settings, embedder, tokenizer = engine.settings.ingest, engine.embedder(), engine.tokenizer()
+    chunked = [(a, s, chunk_article(a, settings.chunk_size, settings.chunk_overlap, tokenizer)) for a, s in pending]
     total = sum(len(chunks) for _, _, chunks in chunked)
     with tqdm(total=total, desc="embedding", unit=" passages", disable=not progress) as bar:
         for group in _groups(chunked, settings.write_batch):

@@ -1,5 +1,6 @@
 """The Chroma store on disk: manifest checks, document states, version replacement."""
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.index import Index, StoreError
+from rag.index import Index, StoreError, manifest
 from rag.index.schema import chunk_metadata
 from rag.types import Article, Chunk
 
@@ -74,3 +75,15 @@ def test_delete_docs_removes_all_their_chunks(settings: Settings) -> None:
         store.upsert(_chunks(Article(doc_id=doc, title="", body="xyz"), 3), _vectors(3), ["s"] * 3)
     store.delete_docs(["a", "c"])
     assert set(store.doc_states()) == {"b"} and store.count() == 3
+
+
+def test_an_index_made_by_the_splitter_packing_replaced_still_opens(settings: Settings) -> None:
+    """Packing sentence spans draws the passages llama-index's splitter drew: its indexes stay valid."""
+    Index(settings, dimension=4, create=True)
+    path = settings.index_dir / manifest.FILE
+    old = {**json.loads(path.read_text()), "chunker": "llama-index SentenceSplitter, model tokens, rag.sentences v1"}
+    path.write_text(json.dumps(old))
+    assert Index(settings).dimension == 4
+    path.write_text(json.dumps({**old, "chunker": "something else"}))
+    with pytest.raises(StoreError, match="chunker"):
+        Index(settings)
