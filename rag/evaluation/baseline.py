@@ -30,18 +30,15 @@ def pool_articles(targets: Sequence[str], settings: Settings) -> list[Article]:
 
 def bm25_choice_counts(questions: Sequence[tuple[str, Sequence[str]]], articles: Sequence[Article]) -> list[int | None]:
     """Per (question, choices): the index of the choice most mentioned in the top articles, None on a tie."""
-    import bm25s
+    from rag.index.keyword import plain_ranker
 
     texts = [f"{a.title}\n{a.body}" for a in articles]
-    retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
+    rank = plain_ranker(texts)
     picks: list[int | None] = []
     for question, choices in questions:
-        top, _ = retriever.retrieve(bm25s.tokenize([question], stopwords="en", show_progress=False),
-                                    k=min(TOP_ARTICLES, len(texts)), show_progress=False)
         counts = [0] * len(choices)
-        for doc in top[0]:
-            for i in mentions(texts[int(doc)], choices):
+        for doc in rank(question, TOP_ARTICLES):
+            for i in mentions(texts[doc], choices):
                 counts[i] += 1
         best = max(counts, default=0)
         picks.append(counts.index(best) if best and counts.count(best) == 1 else None)

@@ -32,6 +32,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,6 +153,21 @@ class KeywordIndex:
         if name in self.outlet_names.values():
             return name
         return self.outlet_names.get(name.casefold(), name)
+
+
+def plain_ranker(texts: Sequence[str]) -> Callable[[str, int], list[int]]:
+    """Plain BM25 over whole texts (bm25s's defaults: English stopwords, no stems), as a function from a
+    query and a depth to the best texts' positions: the evaluation's baseline, not newsrag's retrieval."""
+    bm25s = _bm25s()
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize(list(texts), stopwords="en", show_progress=False), show_progress=False)
+
+    def rank(query: str, k: int) -> list[int]:
+        top, _ = retriever.retrieve(bm25s.tokenize([query], stopwords="en", show_progress=False),
+                                    k=min(k, len(texts)), show_progress=False)
+        return [int(doc) for doc in top[0]]
+
+    return rank
 
 
 def folder_of(index_dir: Path) -> Path:
