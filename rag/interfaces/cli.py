@@ -57,13 +57,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest files, folders, feeds and URLs; exit 1 if any item failed."""
-    from rag.index.chroma import delete_index
+    from rag.engine import Engine
     from rag.ingest.ingest import ingest
 
-    settings = _settings(args)
+    engine = Engine(_settings(args))
+    settings = engine.settings
     if args.rebuild:
-        delete_index(settings)
-    report = ingest(args.targets, settings, prune=args.prune, progress=not args.quiet)
+        engine.delete_index()
+    report = ingest(args.targets, engine, prune=args.prune, progress=not args.quiet)
     print(report.summary(limit=None if args.verbose else 10))
     print(f"index '{settings.index}' at {settings.location}")
     return 0 if report.ok else 1
@@ -77,21 +78,21 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date like 2023-10-25, got {text!r}") from None
 
 
-def _ask(args: argparse.Namespace, settings: Settings):  # noqa: ANN202 - lazy import of rag.answer.qa
+def _ask(args: argparse.Namespace):  # noqa: ANN202 - lazy import of rag.answer.qa
     from rag.answer.qa import Ask
 
     return Ask(question=args.question, as_of=args.as_of or date.today(), date_from=args.date_from,
-               date_to=args.date_to, outlet=args.outlet, llm=args.llm or settings.llm,
-               strict=settings.strict and not args.lenient)
+               date_to=args.date_to, outlet=args.outlet, answerer=args.llm, lenient=args.lenient)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer a question from the index, with numbered sources (a refusal is an answer too)."""
     from rag.answer.qa import answer
+    from rag.engine import Engine
     from rag.interfaces.render import render_text
 
-    settings = _settings(args)
-    result = answer(_ask(args, settings), settings)
+    engine = Engine(_settings(args))
+    result = answer(_ask(args), engine)
     print(json.dumps(result.to_dict(), indent=2) if args.json else render_text(result))
     return 0
 
@@ -99,10 +100,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     """Check a given answer's [n] citations; exit 1 if any sentence is unsupported."""
     from rag.answer.qa import check
+    from rag.engine import Engine
     from rag.interfaces.render import render_text
 
-    settings = _settings(args)
-    result = check(args.answer, _ask(args, settings), settings)
+    engine = Engine(_settings(args))
+    result = check(args.answer, _ask(args), engine)
     print(json.dumps(result.to_dict(), indent=2) if args.json else render_text(result, show_support=True))
     return 0 if all(c.supported for c in result.claims) else 1
 
@@ -124,7 +126,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     """List, install or verify the bundled local models."""
     from rag.answer import models
 
-    folder = args.models_dir or Settings().models_dir
+    folder = args.models_dir or Settings().llm.models_dir
     if args.action == "list":
         for model in models.MODELS.values():
             file = folder / model.file_name
@@ -148,7 +150,8 @@ def cmd_llm_server(args: argparse.Namespace) -> int:
     """Serve a local model over llama.cpp's OpenAI-compatible HTTP API until interrupted."""
     import signal
 
-    from rag.answer.llm import LLMError, llama_params, local_model_path, start_llama, threads
+    from rag.answer.llm import LLMError, local_model_path
+    from rag.answer.llm.local import llama_params, start_llama, threads
     from rag.interfaces.ui.server import is_loopback
 
     settings = _settings(args)
@@ -159,14 +162,14 @@ def cmd_llm_server(args: argparse.Namespace) -> int:
         return 2
     try:
         params = llama_params(local_model_path(args.model or "", settings), threads(settings),
-                              settings.llm_context_window)
+                              settings.llm.context_window)
         params.hostnames, params.port = [args.host], args.port
         params.api_keys = [key] if key else []
         server = start_llama(params)
     except LLMError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"serving {args.model or settings.local_model} at {server.listening_address}/v1 "
+    print(f"serving {args.model or settings.llm.local_model} at {server.listening_address}/v1 "
           f"(use: RAG_OPENAI_BASE_URL={server.listening_address}/v1 newsrag ask ... --llm openai)", flush=True)
     signal.sigwait({signal.SIGINT, signal.SIGTERM})
     return 0
@@ -198,7 +201,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from rag.benchmarks.ask import bench_ask
 
         settings = _settings(args)
-        print(bench_ask(Path(args.questions), settings, limit=args.limit, llm=args.llm or settings.llm,
+        print(bench_ask(Path(args.questions), settings, limit=args.limit, llm=args.llm or settings.answer.llm,
                         json_out=args.json))
     return 0
 
@@ -241,7 +244,7 @@ def _run_suite(args: argparse.Namespace, settings: Settings, env: dict) -> tuple
         from rag.evaluation.wice import evaluate as evaluate_wice
 
         if args.mode:
-            settings = settings.model_copy(update={"check_mode": args.mode})
+            settings = settings.replace(check_mode=args.mode)
         result = evaluate_wice(Path(args.path), settings, limit=args.limit)
         text = report.wice_markdown(result, env)
     elif args.suite == "lag":
@@ -482,7 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pydantic import ValidationError
 
     from rag.answer.llm import LLMError
-    from rag.index.chroma import StoreError
+    from rag.index import StoreError
 
     try:
         return args.func(args)
