@@ -9,6 +9,8 @@ cache of its own, so two engines (two settings, two test cases) never see each o
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Literal
 
 from rag.config import Settings
@@ -33,6 +35,20 @@ class Engine:
         self._indexes: dict[str, Index] = {}
         self._generators: dict[str, Generator] = {}
         self._tokenizer: tokenizers.Tokenizer | None = None
+        self.with_model = 0  # questions a generative model is answering or about to, in this process
+
+    @contextmanager
+    def model_users(self) -> Iterator[int]:
+        """Yields how many questions were with a model when this one joined: a model answers one at a time
+        on a CPU (llama.cpp queues the rest), and a queued question should say why it waits."""
+        with self._lock:
+            ahead = self.with_model
+            self.with_model += 1
+        try:
+            yield ahead
+        finally:
+            with self._lock:
+                self.with_model -= 1
 
     def for_index(self, name: str | None) -> Settings:
         """The settings with another index selected (the UI switches index per question)."""

@@ -109,7 +109,7 @@ def upload(url: str, batch: Path, index: str) -> str:
 
 def searchable(engine: Engine) -> tuple[int, int, list[str]]:
     """Uploaded documents found among the top 10 passages for their own headline: (found, total, missing)."""
-    from rag.interfaces.ui.app import UPLOADS
+    from rag.interfaces.ui.library import UPLOADS
     from rag.query.retrieve import retrieve
 
     index = engine.index()

@@ -164,17 +164,18 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_the_chat_ui_lists_asks_and_adds_to_server_indexes(server: ChromaServer, tmp_path: Path) -> None:
     from rag.index import list_indexes
-    from rag.interfaces.ui.app import add_news, index_names, outlets, settings_for
+    from rag.interfaces.ui.library import add_news, index_names, outlets, settings_for
 
     base = Settings(index_root=tmp_path / "local", chroma_url=server.url, index="world")
+    engine = Engine(base)
     article = write_article(tmp_path, 3)
-    summary, *_ = add_news(base, [str(article)], "", "world")
+    summary, *_ = add_news(engine, [str(article)], "", "world")
     assert summary.startswith("added 1") and f"at Chroma server {server.url}" in summary
     assert index_names(base) == ["world"] and settings_for(base, "world").index == "world"
-    assert outlets(Engine(settings_for(base, "world")))[0]  # the filter's choices come from the server's index
+    assert outlets(engine, settings_for(base, "world").index)[0]  # the filter's choices come from the server's index
 
     junk = tmp_path / "junk.bin"
     junk.write_bytes(bytes(range(256)) * 4)
-    failed, *_ = add_news(base, [str(junk)], "", "empty")
+    failed, *_ = add_news(engine, [str(junk)], "", "empty")
     assert "was not created" in failed
     assert list_indexes(base) == ["world"], "an index created for nothing was left on the server"

@@ -22,8 +22,10 @@ import pytest
 from rag.answer.qa import Ask, answer
 from rag.benchmarks.ui import free_port, run_session
 from rag.config import Settings
+from rag.engine import Engine
 from rag.interfaces.ui import render
-from rag.interfaces.ui.app import Chat, InputError, add_news, ask, parse_day, settings_for
+from rag.interfaces.ui.chat import Chat, ask, parse_day
+from rag.interfaces.ui.library import InputError, add_news, settings_for
 from rag.interfaces.ui.server import PASSWORD_ENV, USER_ENV, UnsafeBind, check_bind, credentials
 from tests import ROOT
 from tests.answer.test_qa import AS_OF
@@ -148,10 +150,10 @@ def test_upload_errors_leave_nothing_behind(ui_url: str, seed_settings: Settings
 
 
 def test_oversize_upload_is_refused_before_anything_is_written(seed_settings: Settings, tmp_path: Path) -> None:
-    small = seed_settings.model_copy(update={"index_root": tmp_path / "idx", "max_file_mb": 0.001})
+    small = seed_settings.replace(index_root=tmp_path / "idx", max_file_mb=0.001)
     big = tmp_path / "big.txt"
     big.write_text("word " * 1000)
-    summary, *_ = add_news(small, [str(big)], "", "news")
+    summary, *_ = add_news(Engine(small), [str(big)], "", "news")
     assert summary.startswith("Nothing was added. big.txt is 0.0 MB, over the 0.001 MB limit")
     assert not (tmp_path / "idx").exists() and big.exists()
 
@@ -167,11 +169,11 @@ def test_with_a_model_the_ui_condenses_and_streams_the_draft(seed_settings: Sett
                             drafted("Akram al-Kaabi refused to engage with Al-Sudani. He met him in Paris.", [1, 2]))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        base = seed_settings.model_copy(update={"openai_base_url": f"{server.base}/v1", "openai_model": "m"})
+        engine = Engine(seed_settings.replace(openai_base_url=f"{server.base}/v1", openai_model="m"))
         chat = Chat()
-        for _ in ask(base, QUESTION, chat, "seed", AS_OF.isoformat(), None, None, None, "openai", False):
+        for _ in ask(engine, QUESTION, chat, "seed", AS_OF.isoformat(), None, None, None, "openai", False):
             pass
-        steps = [text(m[-1]) for m, *_ in ask(base, "And what did they say?", chat, "seed", AS_OF.isoformat(),
+        steps = [text(m[-1]) for m, *_ in ask(engine, "And what did they say?", chat, "seed", AS_OF.isoformat(),
                                                 None, None, None, "openai", True)]
     finally:
         server.shutdown()
@@ -220,7 +222,7 @@ def test_serve_command_refuses_an_open_address_and_helps(tmp_path: Path) -> None
 
 
 def test_html_escapes_sources_and_highlights_the_quote(seed_settings: Settings) -> None:
-    result = answer(Ask(QUESTION, as_of=AS_OF), seed_settings)
+    result = answer(Ask(QUESTION, as_of=AS_OF), Engine(seed_settings))
     claim = next(c for c in result.claims if "Kaabi" in c.text)
     citation = claim.citations[0]
     hostile = replace(citation.hit, title='<img src=x onerror="alert(1)">', url="https://news.example/a?b=1&c=2")
@@ -236,9 +238,9 @@ def test_unsupported_claims_are_marked_with_their_reason(seed_settings: Settings
     from rag.answer.qa import check
 
     ask_ = Ask(QUESTION, as_of=AS_OF)
-    n = answer(ask_, seed_settings).claims[0].citations[0].n
+    n = answer(ask_, Engine(seed_settings)).claims[0].citations[0].n
     result = check(f"Akram al-Kaabi refused to engage with Al-Sudani [{n}]. Kaabi met Sudani in Paris [{n}].",
-                   ask_, seed_settings)
+                   ask_, Engine(seed_settings))
     html = render.answer_html(result)
     supported, unsupported = html.split('<div class="nr-claim nr-unsupported"')
     assert "Paris" not in supported and "Kaabi refused" in supported
@@ -248,7 +250,7 @@ def test_unsupported_claims_are_marked_with_their_reason(seed_settings: Settings
 
 
 def test_a_contested_claim_is_flagged_with_who_contests_it(seed_settings: Settings) -> None:
-    result = answer(Ask(QUESTION, as_of=AS_OF), seed_settings)
+    result = answer(Ask(QUESTION, as_of=AS_OF), Engine(seed_settings))
     claim = result.claims[0]
     contested = replace(claim, contested_by=[replace(claim.citations[0], n=2)])
     html = render.claim_html(contested)
@@ -263,28 +265,28 @@ SMALL_MODEL = "local:qwen2.5-coder-0.5b"
 
 @pytest.fixture(scope="module")
 def local_settings(seed_settings: Settings) -> Settings:
-    return seed_settings.model_copy(update={"models_dir": ROOT / "models", "llm_max_tokens": 48, "llm_sources": 2})
+    return seed_settings.replace(models_dir=ROOT / "models", llm_max_tokens=48, llm_sources=2)
 
 
 def test_installed_local_models_are_offered(local_settings: Settings, tmp_path: Path) -> None:
-    from rag.interfaces.ui.app import answerers
+    from rag.interfaces.ui.chat import answerers
 
     assert {"local", SMALL_MODEL} <= set(answerers(local_settings))
-    assert not any(a.startswith("local") for a in answerers(local_settings.model_copy(update={"models_dir": tmp_path})))
+    assert not any(a.startswith("local") for a in answerers(local_settings.replace(models_dir=tmp_path)))
 
 
 def test_a_question_queued_behind_another_says_so_and_both_are_answered(local_settings: Settings) -> None:
-    from rag.interfaces.ui.app import MODEL_QUEUE
+    engine = Engine(local_settings)
 
     def steps(chat: Chat) -> list[str]:
-        return [text(m[-1]) for m, *_ in ask(local_settings, QUESTION, chat, "seed", AS_OF.isoformat(), None, None,
+        return [text(m[-1]) for m, *_ in ask(engine, QUESTION, chat, "seed", AS_OF.isoformat(), None, None,
                                               None, SMALL_MODEL, False)]
 
-    with MODEL_QUEUE.turn():  # another question is with the model
+    with engine.model_users():  # another question is with the model
         queued = steps(Chat())
     assert any("Waiting for the model: 1 question ahead" in s for s in queued), queued[:3]
     with ThreadPoolExecutor(2) as pool:
         both = list(pool.map(lambda _: steps(Chat()), range(2)))
     assert all("Kaabi" in s[-1] and "nr-chip" in s[-1] for s in both), [s[-1][:300] for s in both]
     assert any(any("Waiting for the model" in step for step in s) for s in both), "the second one was not told"
-    assert MODEL_QUEUE.active == 0
+    assert engine.with_model == 0

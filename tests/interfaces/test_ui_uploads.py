@@ -13,7 +13,8 @@ import pytest
 
 from rag.benchmarks.ui import free_port
 from rag.config import Settings
-from rag.interfaces.ui.app import UPLOADS, add_news
+from rag.engine import Engine
+from rag.interfaces.ui.library import UPLOADS, add_news
 from tests.ingest.test_ingest import write_article
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -44,7 +45,7 @@ def test_a_name_that_climbs_out_stays_inside_the_index(app: tuple[str, Settings]
     assert not escape.exists(), "an upload was written outside the upload folder"
     assert stored.is_relative_to(settings.index_root.resolve()), stored
 
-    summary, *_ = add_news(settings, [str(stored)], "", "up")
+    summary, *_ = add_news(Engine(settings), [str(stored)], "", "up")
     assert summary.startswith("added 1"), summary
     kept = list((settings.index_dir / UPLOADS).iterdir())
     assert [p.name for p in kept] == ["newsrag-escape-test.txt"]

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-from rag.config import Settings
+from rag.config import Settings, UISettings
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no telemetry, no version check
 
@@ -26,10 +26,11 @@ class UnsafeBind(ValueError):
     """Serving beyond this machine was asked for without credentials or --open."""
 
 
-def credentials(env: Mapping[str, str] = os.environ) -> tuple[str, str] | None:
-    """Username and password from the environment, when both are set."""
-    user, password = env.get(USER_ENV, ""), env.get(PASSWORD_ENV, "")
-    return (user, password) if user and password else None
+def credentials(env: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """Username and password, when both are set: from ``env`` when given, else the settings' (RAG_UI_*)."""
+    if env is None:
+        return UISettings().credentials
+    return UISettings(username=env.get(USER_ENV) or None, password=env.get(PASSWORD_ENV) or None).credentials
 
 
 def is_loopback(host: str) -> bool:
@@ -54,7 +55,7 @@ def check_bind(host: str, open_: bool, auth: tuple[str, str] | None) -> None:
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, open_: bool = False,
            concurrency: int = 4, block: bool = True, quiet: bool = False):  # noqa: ANN201 - gradio's Blocks
     """Build and start the app; returns the running Blocks (``block=False``) once it answers."""
-    auth = credentials()
+    auth = settings.ui.credentials
     check_bind(host, open_, auth)
     uploads = (settings.index_root / ".uploads").resolve()
     uploads.mkdir(parents=True, exist_ok=True)
@@ -66,9 +67,11 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, open_:
     from rag.interfaces.ui.render import CSS
 
     theme = gr.themes.Soft(primary_hue="blue", neutral_hue="slate", font=SYSTEM_FONTS, font_mono=MONO_FONTS)
-    demo = build_app(settings)
+    from rag.engine import Engine
+
+    demo = build_app(Engine(settings))
     demo.queue(default_concurrency_limit=concurrency)
-    from rag.index.chroma import StoreError, index_exists
+    from rag.index import StoreError, index_exists
 
     try:
         missing = not index_exists(settings)
@@ -79,7 +82,7 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, open_:
         print(f"note: index '{settings.index}' does not exist yet: add news in the UI's 'Add news' tab or run "
               f"`newsrag ingest seeds/ --index {settings.index}`", file=sys.stderr)
     demo.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=not block, show_error=True,
-                quiet=quiet, share=False, inbrowser=False, max_file_size=int(settings.max_file_mb * 1_000_000),
+                quiet=quiet, share=False, inbrowser=False, max_file_size=int(settings.ingest.max_file_mb * 1_000_000),
                 footer_links=["api"], run_history=False, pwa=False, mcp_server=False, ssr_mode=False,
                 enable_monitoring=False, theme=theme, css=CSS)
     return demo
