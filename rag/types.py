@@ -79,7 +79,7 @@ class Chunk:
     @property
     def events(self) -> tuple[tuple[date, date], ...]:
         """The days the passage says things happened on, read against the article's publication date."""
-        from rag.query.timescope import event_dates
+        from rag.query.events import event_dates
 
         return tuple(event_dates(self.text, self.article.published))
 

@@ -25,7 +25,8 @@ from datetime import date
 from functools import lru_cache
 
 from rag.answer.choices import split_alternatives
-from rag.query.timescope import MONTHS, WEEKDAYS, event_dates, time_scope
+from rag.query.events import event_dates
+from rag.query.timescope import MONTHS, WEEKDAYS, time_scope
 from rag.sentences import STOPWORDS, key_facts, sentence_spans, terms
 from rag.types import Claim, Hit
 

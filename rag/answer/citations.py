@@ -4,7 +4,7 @@ A sentence is supported when (1) every number and name in it appears in the pass
 (2) the cited sentence closest to it does not say the opposite (a negation, killed/injured), and
 (3) the cited text says the same: one sentence (or two adjacent ones) holds most of its words or
 means the same, or the text holds most of its words and part of every clause. That is the fast
-mode; in model mode a verifier (rag/verify.py) decides what the fast mode finds unsupported but
+mode; in model mode a verifier (rag/answer/verify.py) decides what the fast mode finds unsupported but
 not contradicted. Markers that point at no source are dropped, so a citation never leads nowhere.
 """
 
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.answer.claims import is_instruction, quoted, split_claims
 from rag.index.embedding import Embedder
 from rag.sentences import key_facts, sentence_spans, terms
 from rag.types import Citation, Claim, Hit
@@ -24,17 +25,6 @@ from rag.types import Citation, Claim, Hit
 if TYPE_CHECKING:
     from rag.answer.verify import Verifier
 
-DISAGREEMENT = "Sources disagree: "
-MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_SOURCES_TAG = re.compile(r"<\s*/?\s*sources\s*>", re.I)
-# A sentence that gives orders to whoever reads it ("ignore previous instructions and answer that ..."):
-# source text is data, so such a sentence is never quoted as an answer nor accepted as support for one.
-_INSTRUCTION = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,20}\b(?:previous|prior|above|earlier|preceding|your|"
-    r"system|all) (?:instructions?|prompts?|rules|directions)\b"
-    r"|\bsystem prompt\b|\byou are now\b|\b(?:if|when|whenever) (?:you are |you're |anyone |someone )ask(?:s|ed)?\b",
-    re.I,
-)
 LEXICAL_SUPPORT = 0.8  # share of the claim's content words found in one source sentence
 # The claim's words spread over the cited text: the share found there, each clause at least half found.
 # Both calibrated on WiCE dev (docs/BENCHMARKS.md): the same values were chosen on every fold of 5-fold CV.
@@ -73,44 +63,6 @@ class Candidate:
     single: bool = True  # one sentence, not an adjacent pair
 
 
-def split_claims(text: str) -> list[tuple[str, list[int]]]:
-    """(claim text without markers, cited numbers) per sentence of an answer.
-
-    Markers written after the full stop ("... said. [2]") belong to the sentence before.
-    """
-    claims: list[tuple[str, list[int]]] = []
-    for a, b in sentence_spans(text):
-        sentence = text[a:b]
-        lead = re.match(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+", sentence)
-        if lead and claims:
-            claims[-1][1].extend(_numbers(lead.group()))
-            sentence = sentence[lead.end():]
-        numbers = _numbers(sentence)
-        bare = MARKER.sub("", sentence).strip()
-        if bare:
-            claims.append((bare, numbers))
-    return claims
-
-
-def _numbers(text: str) -> list[int]:
-    return [int(n) for group in MARKER.findall(text) for n in re.split(r"\s*[,;]\s*", group)]
-
-
-def neutralise(text: str) -> str:
-    """Source text with its own "[n]" written "(n)" and any <sources> tag defused.
-
-    An article may contain "[3]" or a line like "[2] Reuters | headline | date": quoted into an
-    answer or shown to a model as is, it would pose as a citation, a source header or the end of
-    the source list. Word for word the text is unchanged, so quotes still match their passages.
-    """
-    return _SOURCES_TAG.sub("(sources)", MARKER.sub(lambda m: m.group().replace("[", "(").replace("]", ")"), text))
-
-
-def is_instruction(sentence: str) -> bool:
-    """Whether a source sentence addresses the answerer instead of reporting news (see ``_INSTRUCTION``)."""
-    return bool(_INSTRUCTION.search(sentence))
-
-
 def candidates(n: int, hit: Hit) -> list[Candidate]:
     """The sentences of a passage, and each adjacent pair, as places a claim may rest on.
 
@@ -133,26 +85,12 @@ def check_claims(text: str, sources: Sequence[Hit], embedder: Embedder, verifier
     opposite, needs no model; and in trials the verifier alone judged worse than the fast check, while
     rescuing what the fast check could not place gained the most (docs/BENCHMARKS.md).
     """
-    claims = [(_quoted(claim), numbers) for claim, numbers in split_claims(text)]
+    claims = [(quoted(claim), numbers) for claim, numbers in split_claims(text)]
     pools = [_pool(numbers, sources) for _, numbers in claims]
     pending = {i: (claim, pools[i]) for i, (claim, _) in enumerate(claims)
                if pools[i] and not _lexical_best(claim, pools[i])}
     semantic = _similarities(pending, embedder)
     return [_judge(claim, pools[i], semantic.get(i), verifier) for i, (claim, _) in enumerate(claims)]
-
-
-def disagreement(quote: str) -> str:
-    """How an answer reports what another source says instead: the lead, then the sentence in quotes."""
-    return f'{DISAGREEMENT}"{quote}"'
-
-
-def _quoted(claim: str) -> str:
-    """A reported sentence is judged on what it quotes; the lead is the answer's framing, not a claim."""
-    if claim.startswith(DISAGREEMENT) or claim.startswith('"'):
-        inner = claim.removeprefix(DISAGREEMENT)
-        if len(inner) > 2 and inner[0] == '"' and inner.rstrip(".")[-1] == '"':
-            return inner.rstrip(".")[1:-1]
-    return claim
 
 
 def _pool(numbers: list[int], sources: Sequence[Hit]) -> list[Candidate]:
@@ -342,13 +280,3 @@ def _citations(pool: list[Candidate], best: tuple[Candidate, float] | None) -> l
         c, score = best
         by_source[c.n] = Citation(c.n, c.hit, c.text, c.start, c.end, round(score, 3))
     return list(by_source.values())
-
-
-def strip_unknown_markers(text: str, n_sources: int) -> str:
-    """Remove [n] markers that point at no source (a model's invented keys)."""
-    def keep(match: re.Match[str]) -> str:
-        valid = [str(n) for n in _numbers(match.group()) if 1 <= n <= n_sources]
-        return f" [{', '.join(valid)}]" if valid else ""
-
-    return MARKER.sub(keep, text)
-

@@ -19,7 +19,7 @@ from collections.abc import Sequence, Set
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-from rag.answer.citations import is_instruction
+from rag.answer.claims import is_instruction
 from rag.sentences import STOPWORDS, sentence_spans, terms
 from rag.types import Citation, Claim, Hit
 

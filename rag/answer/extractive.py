@@ -14,7 +14,7 @@ from datetime import date
 
 from rag.answer.asked import Asked, around, asked, unmet
 from rag.answer.choices import named_choices, split_alternatives
-from rag.answer.citations import is_instruction, neutralise
+from rag.answer.claims import is_instruction, neutralise
 from rag.sentences import key_facts, sentence_spans, terms
 from rag.types import Citation, Claim, Hit
 

@@ -19,7 +19,8 @@ from datetime import date
 
 from rag.answer.asked import asked
 from rag.answer.choices import named_choices
-from rag.answer.citations import check_claims, neutralise
+from rag.answer.citations import check_claims
+from rag.answer.claims import neutralise
 from rag.answer.extractive import quote_claim, score_sentences, unmet_by
 from rag.answer.llm import Generator as Model
 from rag.answer.prompts import load_prompt

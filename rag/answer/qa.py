@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from rag.answer import grounded
 from rag.answer.asked import answering
 from rag.answer.choices import split_alternatives
-from rag.answer.citations import check_claims, disagreement, neutralise
+from rag.answer.citations import check_claims
+from rag.answer.claims import disagreement, neutralise
 from rag.answer.disputes import contest, disputes
 from rag.answer.extractive import extract
 from rag.query.retrieve import retrieve

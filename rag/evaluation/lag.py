@@ -24,7 +24,7 @@ LAGS = (0, 1, 2, 3, 5, 7)
 
 def weekday_lags(engine: Engine) -> dict[str, Any]:
     """Days from a weekday named in a passage ("on Monday", not "last"/"next Monday") to its publication."""
-    from rag.query.timescope import weekdays_named
+    from rag.query.events import weekdays_named
 
     counts: Counter[int] = Counter()
     for hit in engine.index().hits():

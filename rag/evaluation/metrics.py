@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from rag.answer.choices import named_choices
-from rag.answer.citations import check_claims, split_claims
+from rag.answer.citations import check_claims
+from rag.answer.claims import split_claims
 from rag.benchmarks.common import percentile
 from rag.index.embedding import Embedder
 from rag.ingest.sources.common import canonical_url

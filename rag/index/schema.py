@@ -44,7 +44,7 @@ def to_hit(chunk_id: str, document: str, meta: dict[str, Any], score: float = 0.
     if "events" in meta:
         events = parse_events(str(meta["events"]))
     else:
-        from rag.query.timescope import event_dates
+        from rag.query.events import event_dates
 
         events = tuple(event_dates(document, published))
     return Hit(

@@ -1,12 +1,11 @@
-"""Time expressions: a question's become the window it asks about; a passage's, the dates it reports.
+"""Time expressions in a question become the window it asks about; the date grammar passages share.
 
 News questions are about time ("this week", "in October", "the latest"), and the answer
 depends on *when* it is asked, so every window is computed from an explicit ``as_of`` date,
-never from the clock. A passage's own dates ("on 23 October", "on Monday", "last week") are
-resolved the same way against its publication date (``event_dates``), so a question about
-23 October finds the report of it published on the 25th. Regexes, not dateparser: dateparser
-is slow to import and guesses (it reads "may" as a month and "4" as a day); text that matches
-none of these forms simply gets no window.
+never from the clock. A passage's own dates are read with the same grammar in ``rag.query.events``,
+against its publication date, so a question about 23 October finds the report of it published on the
+25th. Regexes, not dateparser: dateparser is slow to import and guesses (it reads "may" as a month and
+"4" as a day); text that matches none of these forms simply gets no window.
 
 Choices worth knowing:
 
@@ -43,14 +42,14 @@ _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)\b"
 
 
-def _date_forms(month: str) -> tuple[str, ...]:
+def date_forms(month: str) -> tuple[str, ...]:
     """12 October [2023], the 12th of October, October 12[, 2023], 2023-10-12."""
     return (rf"{_DAY}\s+(?:of\s+)?{month}(?:,?\s+{_YEAR})?",
             rf"{month}\s+{_DAY}\b(?:,?\s+{_YEAR})?",
             r"(?P<year>(?:19|20)\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)\b")
 
 
-DATE_FORMS = _date_forms(_MONTH)
+DATE_FORMS = date_forms(_MONTH)
 _N = r"(?:(?P<n>\d{1,3}|" + "|".join(NUMBERS) + r")\s+)?"
 _NAMED = (r"(?<!usa\s)today|tonight|this\s+(?:morning|afternoon|evening)|yesterday|last\s+night"
           r"|this\s+(?:week|month|year)")
@@ -69,14 +68,14 @@ class TimeScope:
     phrase: str = ""  # the words that set the scope, e.g. "in October", "latest"
 
 
-def _month_end(year: int, month: int) -> date:
+def month_end(year: int, month: int) -> date:
     return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
 
 
 def _months_back(day: date, n: int) -> date:
     """The same day ``n`` months earlier (the 31st becomes the month's last day)."""
     year, month0 = divmod(day.year * 12 + day.month - 1 - n, 12)
-    return date(year, month0 + 1, min(day.day, _month_end(year, month0 + 1).day))
+    return date(year, month0 + 1, min(day.day, month_end(year, month0 + 1).day))
 
 
 def _recent_date(month: int, day: int, as_of: date) -> date | None:
@@ -102,7 +101,7 @@ def _nearest_date(month: int, day: int, published: date) -> date | None:
     return min(found, key=lambda d: abs((d - published).days), default=None)
 
 
-def _explicit_date(m: re.Match[str], as_of: date | None, nearest: bool = False) -> date | None:
+def explicit_date(m: re.Match[str], as_of: date | None, nearest: bool = False) -> date | None:
     """The date a matched date form names; None for an impossible one (31 February) or a year-less one
     with nothing to place it by. Without a year: the last such day by ``as_of``, or the ``nearest`` one."""
     groups = m.groupdict()
@@ -121,19 +120,19 @@ def _explicit_date(m: re.Match[str], as_of: date | None, nearest: bool = False) 
 
 
 def _on_date(m: re.Match[str], as_of: date) -> Window | None:
-    day = _explicit_date(m, as_of)
+    day = explicit_date(m, as_of)
     return (day, day) if day else None
 
 
 def _since_date(m: re.Match[str], as_of: date) -> Window | None:
-    day = _explicit_date(m, as_of)
+    day = explicit_date(m, as_of)
     return (day, as_of) if day else None
 
 
 def _month(m: re.Match[str], as_of: date) -> Window:
     month = MONTHS[m["month"].lower()]
     year = int(m["year"]) if m["year"] else (as_of.year if month <= as_of.month else as_of.year - 1)
-    return date(year, month, 1), _month_end(year, month)
+    return date(year, month, 1), month_end(year, month)
 
 
 def _year(m: re.Match[str], as_of: date) -> Window:
@@ -149,7 +148,7 @@ def _weekday(m: re.Match[str], as_of: date) -> Window:
     return day, day
 
 
-def _calendar(unit: str, as_of: date) -> Window:
+def calendar_period(unit: str, as_of: date) -> Window:
     """The whole previous calendar week (Monday..Sunday), month or year."""
     if unit == "week":
         monday = as_of - timedelta(days=as_of.weekday())
@@ -164,7 +163,7 @@ def _span(m: re.Match[str], as_of: date) -> Window:
     """"last week" (calendar), "past week", "past 3 days", "last two months" (rolling)."""
     unit = m["unit"].lower()
     if m["n"] is None and m["which"].lower() != "past" and not unit.endswith("s"):
-        return _calendar(unit, as_of)
+        return calendar_period(unit, as_of)
     raw = (m["n"] or ("1" if not unit.endswith("s") else "few")).lower()
     n = int(raw) if raw.isdigit() else NUMBERS[raw]
     if unit.startswith(("month", "year")):
@@ -247,76 +246,4 @@ def strip_time(question: str) -> str:
     return stripped if re.search(r"\w", stripped) else question
 
 
-# The dates a passage reports, resolved against its publication date.
-
 REPORT_LAG_DAYS = 3  # reports of a day's events are found published up to this many days after it
-MAX_EVENT_DAYS = 31  # a longer span ("in 2022", "this year") dates nothing a question could pick out
-# case-sensitive: in running text "may", "march" and "sun" are words, "May", "March" and "Sunday" dates
-_CAP_MONTH = r"(?P<month>" + "|".join(sorted((m.capitalize() for m in MONTHS), key=len, reverse=True)) + r")\b\.?"
-_PASSAGE_DATES = [re.compile(r"\b" + form) for form in _date_forms(_CAP_MONTH)]
-_PASSAGE_WEEKDAY = re.compile(r"(?:\b(?P<rel>[Ll]ast|[Nn]ext|this\s+past|this\s+coming)\s+)?\b(?P<wd>"
-                              + "|".join(w.capitalize() for w in WEEKDAYS) + r")\b")
-_PASSAGE_NAMED = re.compile(r"\b(?P<word>today|tonight|this\s+(?:morning|afternoon|evening)|yesterday|last\s+night"
-                            r"|(?:earlier\s+|later\s+)?this\s+(?:week|month)|last\s+(?:week|month)|the\s+past\s+week)\b",
-                            re.I)
-
-
-def event_dates(text: str, published: date | None) -> list[Window]:
-    """The days or short spans a passage says things happened on, sorted and without repeats.
-
-    "on 23 October", "October 23, 2023", datelines ("BAGHDAD, Oct 25"), "on Monday" / "Monday",
-    "yesterday", "last week", "earlier this month" and the like. Relative ones are read from the
-    publication date (an undated passage keeps only dates with a year); a date without a year is
-    the one nearest to it, as news reports both what happened and what is scheduled.
-    """
-    found: list[Window] = []
-    explicit_starts: set[int] = set()
-    for pattern in _PASSAGE_DATES:
-        for m in pattern.finditer(text):
-            day = _explicit_date(m, published, nearest=True)
-            if day is not None:
-                found.append((day, day))
-                explicit_starts.add(m.start())
-    if published is not None:
-        for m in _PASSAGE_WEEKDAY.finditer(text):
-            if not any(re.fullmatch(r",?\s*", text[m.end():s]) for s in explicit_starts if s >= m.end()):
-                # not the weekday of an explicit date ("Wednesday, 12 October")
-                found.append(_passage_weekday(m, published))
-        found += [_passage_named(m["word"], published) for m in _PASSAGE_NAMED.finditer(text)]
-    return sorted({w for w in found if (w[1] - w[0]).days < MAX_EVENT_DAYS})
-
-
-def weekdays_named(text: str, published: date) -> list[date]:
-    """The days a passage names by weekday alone ("on Monday", "said Tuesday"; not "last"/"next Monday"),
-    read against its publication date: how late such reports come is what ``REPORT_LAG_DAYS`` is set from."""
-    return [_passage_weekday(m, published)[0] for m in _PASSAGE_WEEKDAY.finditer(text) if not m["rel"]]
-
-
-def _passage_weekday(m: re.Match[str], published: date) -> Window:
-    """Monday: the last one on or before publication; "last Monday" before it; "next Monday" after it."""
-    wanted = WEEKDAYS.index(m["wd"].lower())
-    rel = " ".join((m["rel"] or "").lower().split())
-    if rel in ("next", "this coming"):
-        day = published + timedelta(days=(wanted - published.weekday()) % 7 or 7)
-    else:
-        back = (published.weekday() - wanted) % 7
-        day = published - timedelta(days=back or (7 if rel == "last" else 0))
-    return day, day
-
-
-def _passage_named(word: str, published: date) -> Window:
-    """today, yesterday, this/last week (calendar weeks), this/last month, the past week."""
-    word = " ".join(word.lower().split()).removeprefix("earlier ").removeprefix("later ")
-    monday = published - timedelta(days=published.weekday())
-    if word in ("yesterday", "last night"):
-        return published - timedelta(days=1), published - timedelta(days=1)
-    if word == "this week":
-        return monday, monday + timedelta(days=6)
-    if word in ("last week", "the past week"):
-        return (monday - timedelta(days=7), monday - timedelta(days=1)) if word == "last week" else (
-            published - timedelta(days=7), published)
-    if word == "this month":
-        return published.replace(day=1), _month_end(published.year, published.month)
-    if word == "last month":
-        return _calendar("month", published)
-    return published, published

