@@ -11,6 +11,8 @@ from rag.types import Answer, Claim
 def render_text(answer: Answer, show_support: bool = False) -> str:
     """What `newsrag ask` prints; ``show_support`` adds a verdict per sentence (for `check`)."""
     lines = [textwrap.fill(answer.text, 100), ""]
+    if answer.fallback:
+        lines[1:1] = [textwrap.fill(f"({answer.fallback})", 100)]
     if show_support or any(not c.supported for c in answer.claims):
         lines += [f"- {verdict(claim)}: {claim.text}" for claim in answer.claims] + [""]
     cited = {c.n: c for claim in answer.claims for c in [*claim.citations, *claim.contested_by]}

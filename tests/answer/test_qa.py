@@ -113,3 +113,15 @@ def test_sentences_that_do_not_answer_are_not_answers(settings: Settings, questi
 def test_a_report_published_after_the_as_of_date_is_still_excluded(settings: Settings) -> None:
     result = answer(Ask("Who did Antony Blinken speak with on 23 October?", as_of=date(2023, 10, 24)), Engine(settings))
     assert result.refused and result.sources == [], "the article naming 23 October appeared on the 25th"
+
+
+def test_a_refusal_says_why(settings: Settings) -> None:
+    """The Answer carries the reason it is not the answerer's own words, for the CLI, the UI and the JSON."""
+    engine = Engine(settings)
+    nothing = answer(Ask("Who refused to meet Sudani?", as_of=date(2023, 10, 1)), engine)
+    assert nothing.fallback.startswith("no passage in the index matches"), nothing.fallback
+    no_quote = answer(Ask("Who won the 2022 World Cup?", as_of=AS_OF), engine)
+    assert no_quote.fallback.startswith("no sentence of the sources gives"), no_quote.fallback
+    answered = answer(Ask("Who refused to meet Sudani?", as_of=AS_OF), engine)
+    assert not answered.refused and answered.fallback == ""
+    assert answered.to_dict()["answerer"] == "extractive" and no_quote.to_dict()["fallback"] == no_quote.fallback

@@ -113,6 +113,8 @@ def answer_html(answer: Answer, asked: str = "") -> str:
     notes = []
     if asked and asked != answer.question:
         notes.append(f"Asked as: “{_e(answer.question)}”")
+    if answer.fallback:
+        notes.append(f"Why: {_e(answer.fallback)}")
     if answer.refused:
         closest = "".join(f"<li>{chip(n, hit)}{snippet(hit)}</li>"
                           for n, hit in enumerate(answer.sources[:CLOSEST], 1))
