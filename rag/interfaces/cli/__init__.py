@@ -65,14 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StoreError, ValidationError, LLMError) as exc:  # LLMError: a model missing, unreachable or too slow
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `newsrag ask ... | head`: the reader left, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:  # a full disk or a read-only folder met outside Chroma (manifest, keyword index)
         where = f" {exc.filename}" if exc.filename else ""
         print(f"error: cannot write{where}: {exc.strerror or exc}. Free disk space or make the folder writable, "
               "then run the same command again.", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `newsrag ask ... | head`: the reader left, which is not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
     except KeyboardInterrupt:
         print("interrupted: re-run the same command to finish; nothing is half-written", file=sys.stderr)
         return 130

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from typing import TYPE_CHECKING
 
-from rag.config import Settings
 from rag.query.timescope import REPORT_LAG_DAYS
+
+if TYPE_CHECKING:
+    from rag.config import Settings
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    """Environment (RAG_*) first, command-line flags on top."""
+    """Environment (RAG_*) first, command-line flags on top (pydantic is imported here, not to print help)."""
+    from rag.config import Settings
+
     overrides = {k: v for k, v in {
         "index": args.index,
         "embed_model": getattr(args, "embed_model", None),
         "allow_private_urls": True if getattr(args, "allow_private_urls", False) else None,
         "chroma_url": getattr(args, "chroma_url", None),
-        "check_mode": getattr(args, "check_mode", None),
+        "check_mode": getattr(args, "check_mode", None) or getattr(args, "mode", None),
     }.items() if v is not None}
     return Settings(**overrides)
 

@@ -6,9 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rag.config import Settings
 from rag.interfaces.cli.common import settings_from
+
+if TYPE_CHECKING:
+    from rag.config import Settings
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -89,8 +92,6 @@ def _run_suite(args: argparse.Namespace, settings: Settings, env: dict) -> tuple
     elif args.suite == "wice":
         from rag.evaluation.wice import evaluate as evaluate_wice
 
-        if args.mode:
-            settings = settings.replace(check_mode=args.mode)
         result = evaluate_wice(Path(args.path), settings, limit=args.limit)
         text = report.wice_markdown(result, env)
     elif args.suite == "lag":

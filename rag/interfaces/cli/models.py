@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rag.config import Settings
+from rag.interfaces.cli.common import settings_from
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -22,14 +22,14 @@ def add(sub: argparse._SubParsersAction) -> None:
                      help="bundled model names (install: default the 1.5B; verify: every installed one)")
     mod.add_argument("--models-dir", type=Path, metavar="DIR", help="where models live (default RAG_MODELS_DIR)")
     mod.add_argument("--force", action="store_true", help="install again even if a checked file is there")
-    mod.set_defaults(func=cmd_models)
+    mod.set_defaults(func=cmd_models, index=None)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
     """List, install or verify the bundled local models."""
     from rag.answer import models
 
-    folder = args.models_dir or Settings().llm.models_dir
+    folder = args.models_dir or settings_from(args).llm.models_dir
     if args.action == "list":
         for model in models.MODELS.values():
             file = folder / model.file_name
