@@ -66,7 +66,7 @@ def check_consistent(settings: Settings, expected_docs: int) -> None:
     """Every document complete, exactly once, and this process's keyword index equal to the server's rows."""
     store = Index(settings)
     assert_consistent(store, expected_docs)
-    ids = [cid for cid, _ in store.metadatas()]
+    ids = [hit.chunk_id for hit in store.hits()]
     assert sorted(store.keyword().ids) == sorted(ids)
 
 

@@ -106,14 +106,14 @@ def test_killed_at_any_point_then_rerun(base: tuple[Path, Path], tmp_path: Path,
     assert_consistent(store, expected_docs=len(EXPECTED))
     states = store.doc_states()
     assert {int(Path(doc).stem.split("_")[1]) for doc in states} == EXPECTED
-    ids = [cid for cid, _ in store.metadatas()]
+    ids = [hit.chunk_id for hit in store.hits()]
     assert len(ids) == len(set(ids))
     current = {a.doc_id: a.version for a in read_sources(str(folder), settings) if isinstance(a, Article)}
     assert {doc: next(iter(s.present)) for doc, s in states.items()} == current, "a stale version survived"
 
     folder_kw = keyword.folder_of(store.dir)
     assert not (folder_kw / keyword.STALE).exists(), "the re-run left the keyword index marked stale"
-    build = keyword._load_build(folder_kw, keyword.current_stamp(folder_kw) or "")
+    build = keyword.load_build(folder_kw, keyword.current_stamp(folder_kw) or "")
     assert sorted(build.ids) == sorted(ids), "keyword and dense sides disagree"
     third = run(folder, root, None)
     assert "added 0, updated 0, unchanged 23" in third.stdout

@@ -1,7 +1,7 @@
 """The chat screen as a person uses it: real headless Chromium (Debian's) against the real app.
 
 Fails, never skips, when the browser cannot start: `make test` installs it. Screenshots go
-to tests/artifacts/ (ignored by git) so a person can look at what the test saw.
+to tests/interfaces/artifacts/ (ignored by git) so a person can look at what the test saw.
 """
 
 from __future__ import annotations
