@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Literal
 
 from rag.config import Settings
+from rag.types import EXTRACTIVE, Answerer
 
 if TYPE_CHECKING:
     import tokenizers
@@ -107,7 +108,7 @@ class Engine:
                 self._generators[spec] = get_generator(spec, self.settings)
             return self._generators[spec]
 
-    def verifier(self, answerer: str = "extractive") -> Verifier | None:
+    def verifier(self, answerer: Answerer = EXTRACTIVE) -> Verifier | None:
         """The verifier the check mode calls for, on the answerer's own model when it has one.
 
         fast: none. model: the answerer's model, else the bundled local one (an error says how to install
@@ -118,7 +119,7 @@ class Engine:
         mode = self.settings.answer.check_mode
         if mode == "fast":
             return None
-        spec = answerer if answerer.startswith(("local", "openai", "ollama")) else "local"
+        spec = answerer if Answerer(answerer).generative else "local"
         if mode == "auto" and not available(spec, self.settings):
             return None
         return Verifier(self.generator(spec))

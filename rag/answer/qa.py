@@ -2,7 +2,7 @@
 
 ``stream_answer`` is the one implementation: it yields text deltas as they are produced
 and the checked ``Answer`` last; ``answer`` just runs it to the end. A model's answer
-names the sources it rests on (rag/grounded.py) and is never shown as final unchecked:
+names the sources it rests on (rag/answer/grounded.py) and is never shown as final unchecked:
 unsupported sentences are dropped (strict) or marked. When nothing holds, or nothing that holds
 gives what the question asks for (``rag.answer.asked``), whatever the answerer said, the reply is the
 fixed refusal with the closest sources.

@@ -22,6 +22,7 @@ from typing import Any
 from rag.benchmarks.ask import load_questions
 from rag.benchmarks.common import machine, percentile
 from rag.config import Settings
+from rag.types import EXTRACTIVE, Answerer
 
 
 def measure(spec: str, questions: list[tuple[str, date]], settings: Settings) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def measure(spec: str, questions: list[tuple[str, date]], settings: Settings) ->
     from rag.answer.llm.local import LocalGenerator
     from rag.answer.qa import Ask, stream_answer
     from rag.engine import Engine
-    from rag.types import Answer, Answerer
+    from rag.types import Answer
 
     engine, who = Engine(settings), Answerer(spec)
     first, total, refused, rates = [], [], 0, []
@@ -63,7 +64,7 @@ def bench_llm(path: Path, settings: Settings, *, answerers: list[str], limit: in
         raise ValueError(f"no questions found in {path}: give *_qa.jsonl files or one question per line")
     results = []
     for spec in answerers:
-        for count in ([0] if spec == "extractive" else threads or [settings.llm.threads]):
+        for count in (threads or [settings.llm.threads]) if Answerer(spec).generative else [0]:
             for neighbour in ([False, True] if busy else [False]):
                 results.append(_run(spec, path, limit, settings, count, neighbour))
     report = {"date": date.today().isoformat(), "machine": machine(), "index": settings.index, "data": str(path),
@@ -144,12 +145,12 @@ def markdown(report: dict[str, Any]) -> str:
             "", "| answerer | threads | busy neighbour | questions | refused | first text p50 s | p95 s | "
             "end to end p50 s | reading tok/s | writing tok/s | peak RSS MB | RSS vs extractive |",
             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    base = next((r["peak_rss_mb"] for r in report["results"] if r["spec"] == "extractive"), None)
+    base = next((r["peak_rss_mb"] for r in report["results"] if r["spec"] == EXTRACTIVE), None)
     for r in report["results"]:
         reading = [t["prompt_per_second"] for t in r["timings"] if t.get("prompt_n", 0) > 16]
         writing = [t["predicted_per_second"] for t in r["timings"] if t.get("predicted_n", 0) > 4]
         rss = r["peak_rss_mb"] + r.get("server_rss_mb", 0.0)
-        rows.append(f"| `{r['spec']}` | {r['threads'] if r['spec'] != 'extractive' else '-'} | "
+        rows.append(f"| `{r['spec']}` | {r['threads'] if Answerer(r['spec']).generative else '-'} | "
                     f"{'yes' if r['busy'] else 'no'} | {r['questions']} | {r['refused']} | "
                     f"{percentile(r['first_text_s'], 50):.2f} | "
                     f"{percentile(r['first_text_s'], 95):.2f} | {percentile(r['end_to_end_s'], 50):.2f} | "

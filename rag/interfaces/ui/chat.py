@@ -20,7 +20,7 @@ from rag.engine import Engine
 from rag.interfaces.ui import render
 from rag.interfaces.ui.library import ALL_OUTLETS, InputError, settings_for
 from rag.query.conversation import Turn, standalone_question
-from rag.types import Answer, Answerer
+from rag.types import EXTRACTIVE, Answer, Answerer
 
 
 @dataclass
@@ -47,7 +47,7 @@ def answerers(settings: Settings) -> list[str]:
     endpoint given by URL or key, an Ollama server given by URL, and the bundled local models installed."""
     from rag.answer import models
 
-    chosen = ["extractive", settings.answer.llm]
+    chosen = [EXTRACTIVE, settings.answer.llm]
     given = settings.llm.model_fields_set
     if {"openai_base_url", "openai_model"} & given or settings.llm.openai_api_key:
         chosen.append("openai")
