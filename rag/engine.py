@@ -84,11 +84,13 @@ class Engine:
 
         settings = self.for_index(name)
         with self._lock:
-            if create:  # the ingest's embedder sets (or must match) the dimension
-                self._indexes[settings.index] = Index(settings, dimension=self.embedder().dimension, create=True)
-            elif settings.index not in self._indexes:
-                self._indexes[settings.index] = Index(settings)
-            return self._indexes[settings.index]
+            dimension = self.embedder().dimension if create else None  # an ingest's embedder sets or must match it
+            opened = self._indexes.get(settings.index)
+            if opened is None:
+                opened = self._indexes[settings.index] = Index(settings, dimension=dimension, create=create)
+            elif dimension is not None:
+                opened.check(settings, dimension)
+            return opened
 
     def delete_index(self, name: str | None = None) -> None:
         """Remove an index entirely (``--rebuild``), and forget it was open."""

@@ -41,7 +41,7 @@ class Chroma:
                                                          settings.location, settings.index)
         self.manifest = want
         with self.errors():
-            self._client = client(settings)
+            self._client = client(settings) if self.url else fresh(str(self.dir / "chroma"))
             self.collection = self._collection(create) if self.url else self._client.get_or_create_collection(
                 COLLECTION, embedding_function=None, configuration=COSINE)
         self._seen = self.revision()
@@ -90,13 +90,8 @@ class Chroma:
         revision = self.revision()
         if revision == self._seen:
             return False
-        from chromadb.api.shared_system_client import SharedSystemClient
-
-        path = str(self.dir / "chroma")
-        SharedSystemClient._identifier_to_system.pop(path, None)  # the next client starts a fresh System
-        SharedSystemClient._identifier_to_refcount.pop(path, None)
         with self.errors():
-            self._client = embedded(path)
+            self._client = fresh(str(self.dir / "chroma"))
             self.collection = self._client.get_collection(COLLECTION, embedding_function=None)
         self._seen = revision
         return True
@@ -147,6 +142,20 @@ def embedded(path: str) -> ClientAPI:
     from chromadb.config import Settings as ChromaSettings
 
     return chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False))
+
+
+def fresh(path: str) -> ClientAPI:
+    """An embedded client with a System of its own, reading the folder as it is now.
+
+    chromadb shares one System per folder in a process and it keeps its vector index in memory: a
+    System opened before another process wrote misses what it wrote. Every ``Chroma`` starts its own
+    (in-flight queries keep the old one, which is dropped, not stopped), and follows revisions on it.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(path, None)  # the next client starts a fresh System
+    SharedSystemClient._identifier_to_refcount.pop(path, None)
+    return embedded(path)
 
 
 def server_indexes(settings: Settings) -> list[str]:

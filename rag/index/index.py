@@ -71,6 +71,10 @@ class Index:
         self._built: KeywordIndex | None = None
         self._lock = threading.RLock()
 
+    def check(self, settings: Settings, dimension: int) -> None:
+        """Refuse to write vectors of another model, size or chunking into this open index."""
+        manifest.compare(self.manifest, manifest.wanted(settings, dimension), self.location, self.name)
+
     @property
     def dimension(self) -> int:
         """The vectors' dimension, as the manifest records it."""
