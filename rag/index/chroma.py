@@ -31,6 +31,7 @@ MANIFEST_KEY = "newsrag_manifest"  # on a server, the manifest lives in the coll
 REVISION_KEY = "newsrag_revision"
 PAGE = 5000
 COSINE = {"hnsw": {"space": "cosine"}}
+SEEN = "newsrag_revision_seen"  # the attribute a System carries: the revision it reflects
 
 
 class Chroma:
@@ -41,10 +42,24 @@ class Chroma:
                                                          settings.location, settings.index)
         self.manifest = want
         with self.errors():
-            self._client = client(settings) if self.url else fresh(str(self.dir / "chroma"))
+            self._client = client(settings)
             self.collection = self._collection(create) if self.url else self._client.get_or_create_collection(
                 COLLECTION, embedding_function=None, configuration=COSINE)
-        self._seen = self.revision()
+        self._system = None if self.url else system_of(str(self.dir / "chroma"))
+        self._revision = ""  # on a server: what this process last wrote
+        self.follow_other_writers()  # this process may hold a System opened before another process wrote
+
+    @property
+    def _seen(self) -> str | None:
+        """The revision the embedded System reflects; kept on chromadb's per-process System, which every
+        index open on this folder in this process shares, so they all know when it went stale."""
+        return getattr(self._system, SEEN, None) if self._system is not None else self._revision
+
+    @_seen.setter
+    def _seen(self, revision: str) -> None:
+        if self._system is not None:
+            setattr(self._system, SEEN, revision)
+        self._revision = revision
 
     def errors(self) -> AbstractContextManager[None]:
         """What Chroma raises here, as a StoreError that names this index."""
@@ -87,12 +102,16 @@ class Chroma:
         """
         if self.url is not None:  # a server's answers are always current
             return False
-        revision = self.revision()
-        if revision == self._seen:
+        revision, seen = self.revision(), self._seen
+        if seen is None:  # a System opened just now reads the folder as it is
+            self._seen = revision
+        if seen in (None, revision):
             return False
+        path = str(self.dir / "chroma")
         with self.errors():
-            self._client = fresh(str(self.dir / "chroma"))
+            self._client = fresh(path)
             self.collection = self._client.get_collection(COLLECTION, embedding_function=None)
+        self._system = system_of(path)
         self._seen = revision
         return True
 
@@ -145,17 +164,29 @@ def embedded(path: str) -> ClientAPI:
 
 
 def fresh(path: str) -> ClientAPI:
-    """An embedded client with a System of its own, reading the folder as it is now.
+    """An embedded client on a new System, reading the folder as it is now.
 
     chromadb shares one System per folder in a process and it keeps its vector index in memory: a
-    System opened before another process wrote misses what it wrote. Every ``Chroma`` starts its own
-    (in-flight queries keep the old one, which is dropped, not stopped), and follows revisions on it.
+    System opened before another process wrote misses what it wrote, so a stale one is replaced
+    (in-flight queries keep the old one, which is dropped, not stopped).
     """
     from chromadb.api.shared_system_client import SharedSystemClient
 
-    SharedSystemClient._identifier_to_system.pop(path, None)  # the next client starts a fresh System
-    SharedSystemClient._identifier_to_refcount.pop(path, None)
+    for _ in range(3):
+        SharedSystemClient._identifier_to_system.pop(path, None)  # the next client starts a fresh System
+        SharedSystemClient._identifier_to_refcount.pop(path, None)
+        try:
+            return embedded(path)
+        except KeyError:  # another thread swapped the folder's System at the same moment: take the next one
+            continue
     return embedded(path)
+
+
+def system_of(path: str) -> Any:
+    """chromadb's System for an embedded folder in this process (None if another thread just dropped it)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    return SharedSystemClient._identifier_to_system.get(path)
 
 
 def server_indexes(settings: Settings) -> list[str]:
