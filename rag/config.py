@@ -8,6 +8,7 @@ and hand it down, so tests and several indexes can coexist in one process. Each 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -171,7 +172,7 @@ class Settings(BaseSettings):
 
     model_config = _env()
     index_root: Path = Field(Path("indexes"), description="folder holding one folder per index")
-    index: str = Field("default", pattern=INDEX_NAME, description="index name: letters, digits and _.- inside")
+    index: str = Field("default", description="index name: letters, digits and _.- inside")
     chroma_url: str | None = Field(
         None, pattern=r"^https?://[^/\s]+/?$",
         description="a Chroma server (http://host:port) shared by several processes or people, instead of the "
@@ -182,6 +183,14 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ui: UISettings = Field(default_factory=UISettings)
+
+    @field_validator("index")
+    @classmethod
+    def _index_name(cls, name: str) -> str:
+        if not re.match(INDEX_NAME, name):
+            raise ValueError(f"index name {name!r} is not valid: use up to 64 letters, digits, '_', '.' or '-', "
+                             "starting and ending with a letter or digit")
+        return name
 
     @model_validator(mode="before")
     @classmethod

@@ -31,10 +31,15 @@ if TYPE_CHECKING:
     from rag.engine import Engine
 
 REFUSAL = "Not found in the indexed news."
+EMPTY = "Ask a question about the indexed news."
 NO_SOURCES = "no passage in the index matches the question and its dates"
 NO_QUOTE = "no sentence of the sources gives what the question asks for"
 UNSUPPORTED = "no sentence of the model's answer is supported by the sources it cites"
 DISPUTED = "the sources disagree about what was asked: both sides are shown"
+
+
+class EmptyQuestion(ValueError):
+    """A blank question: there is nothing to search for, so nothing is answered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,10 @@ class Ask:
     answerer: Answerer | str | None = None
     lenient: bool = False
     index: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.question.strip():
+            raise EmptyQuestion(EMPTY)
 
     def who(self, engine: Engine) -> Answerer:
         """The answerer this question goes to."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from rag.config import Settings
-from rag.index import DocState, Index
+from rag.index import DocState, Index, index_exists
 from rag.ingest.chunking import chunk_article
 from rag.ingest.sources import read_sources
 from rag.types import Article, Chunk, Failure
@@ -78,6 +78,7 @@ def ingest(targets: Sequence[str], engine: Engine, *, prune: bool = False, progr
     started = time.perf_counter()
     report = Report()
     settings = engine.for_index(index)
+    existed = index_exists(settings)
     store = engine.index(index, create=True)
     articles = _read(targets, settings, report, progress)
     states = store.doc_states()
@@ -88,6 +89,8 @@ def ingest(targets: Sequence[str], engine: Engine, *, prune: bool = False, progr
         store.delete_docs(stale)
     report.pruned = sorted(stale)
     report.seconds = time.perf_counter() - started
+    if not existed and not report.added:  # an index this run created for nothing is not left behind
+        engine.delete_index(index)
     return report
 
 

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from rag.answer.qa import REFUSAL, Ask, Written, _disagreements, answer, check, stream_answer
+from rag.answer.qa import REFUSAL, Ask, EmptyQuestion, Written, _disagreements, answer, check, stream_answer
 from rag.config import Settings
 from rag.engine import Engine
 from rag.ingest.sources import read_sources
@@ -125,3 +125,8 @@ def test_a_refusal_says_why(settings: Settings) -> None:
     answered = answer(Ask("Who refused to meet Sudani?", as_of=AS_OF), engine)
     assert not answered.refused and answered.fallback == ""
     assert answered.to_dict()["answerer"] == "extractive" and no_quote.to_dict()["fallback"] == no_quote.fallback
+
+
+def test_a_blank_question_is_not_asked() -> None:
+    with pytest.raises(EmptyQuestion, match="Ask a question about the indexed news"):
+        Ask("  \n ", as_of=AS_OF)

@@ -69,3 +69,21 @@ def test_missing_local_model_is_a_message_not_a_traceback(seed_settings: Setting
     err = capsys.readouterr().err
     assert err.startswith("error: the local model 'qwen2.5-coder-1.5b' is not installed"), err
     assert "newsrag models install" in err
+
+
+def test_a_new_users_mistakes_get_one_line_each(tmp_path: Path) -> None:
+    """A blank question, a bad index name and a missing path: one line that says what to do, exit 2,
+    and nothing left behind (a missing path is found before any model loads or any index is made)."""
+    blank = run("ask", "   ", root=tmp_path)
+    assert blank.returncode == 2 and blank.stderr.strip() == "error: Ask a question about the indexed news."
+    bad = run("ask", "Who?", "--index", "../x", root=tmp_path)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert "index name '../x' is not valid" in bad.stderr and "letters, digits" in bad.stderr
+    missing = run("ingest", str(tmp_path / "nope"), root=tmp_path)
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "a.txt").write_text("\n")
+    failed = run("ingest", str(empty), "--index", "fresh", root=tmp_path)
+    assert failed.returncode == 1 and "was not created" in failed.stdout
+    assert not (tmp_path / "fresh").exists() and not list(tmp_path.glob("*/manifest.json"))

@@ -52,17 +52,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(exc: Exception) -> str:
+    """A settings error as the rule each bad value broke, not pydantic's report."""
+    errors = getattr(exc, "errors", lambda: [])()
+    said = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}".removeprefix(": ") for e in errors]
+    return "; ".join(s.replace("Value error, ", "") for s in said) or str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `newsrag` and `python -m rag`."""
     args = build_parser().parse_args(argv)
     from pydantic import ValidationError
 
     from rag.answer.llm import LLMError
+    from rag.answer.qa import EmptyQuestion
     from rag.index import StoreError
 
     try:
         return args.func(args)
-    except (StoreError, ValidationError, LLMError) as exc:  # LLMError: a model missing, unreachable or too slow
+    except ValidationError as exc:  # a bad RAG_* value or flag: the rule broken, in one line
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except (StoreError, LLMError, EmptyQuestion) as exc:  # LLMError: a model missing, unreachable or too slow
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `newsrag ask ... | head`: the reader left, which is not an error

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from rag.interfaces.cli.common import chroma_option, settings_from
 
@@ -32,11 +34,20 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from rag.engine import Engine
     from rag.ingest.ingest import ingest
 
+    missing = [t for t in args.targets if not t.startswith(("http://", "https://")) and not Path(t).exists()]
+    if missing:  # said before any model loads or any index is created
+        print(f"error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
     engine = Engine(settings_from(args))
     settings = engine.settings
     if args.rebuild:
         engine.delete_index()
     report = ingest(args.targets, engine, prune=args.prune, progress=not args.quiet)
     print(report.summary(limit=None if args.verbose else 10))
-    print(f"index '{settings.index}' at {settings.location}")
+    from rag.index import index_exists
+
+    if index_exists(settings):
+        print(f"index '{settings.index}' at {settings.location}")
+    else:
+        print(f"index '{settings.index}' was not created: nothing could be added to it")
     return 0 if report.ok else 1

@@ -107,8 +107,6 @@ def _ingest(engine: Engine, settings: Settings, files: list[str], links: list[st
         for path in kept:  # an upload that could not be read is not kept: nothing half-done stays behind
             if any(f.origin.startswith(str(path)) for f in report.failed):
                 path.unlink(missing_ok=True)
-        if not existed and not report.added:  # an index this call created for nothing is not left behind
-            engine.delete_index(settings.index)
     where = (f"index '{settings.index}' at {settings.location}" if existed or report.added
              else f"index '{settings.index}' was not created: nothing could be added to it")
     return f"{report.summary()}\n{where}"
