@@ -229,6 +229,20 @@ class Index:
         rows = zip(page["ids"], page["documents"], page["metadatas"], page["embeddings"], strict=True)
         return {cid: (to_hit(cid, doc, meta), np.asarray(vec, dtype=np.float32)) for cid, doc, meta, vec in rows}
 
+    def stats(self) -> dict[str, Any]:
+        """What the index holds: articles, passages, outlets, publication range, size on disk, model."""
+        docs, outlets, days = set(), set(), []
+        for page in self.chroma.pages(["metadatas"]):
+            for meta in page["metadatas"]:
+                docs.add(str(meta["doc_id"]))
+                outlets.add(str(meta.get("outlet") or ""))
+                days += [str(meta["published"])] if meta.get("published") else []
+        size = sum(f.stat().st_size for f in self.dir.rglob("*") if f.is_file()) if self.dir.is_dir() else 0
+        return {"index": self.name, "location": self.location, "articles": len(docs), "passages": self.count(),
+                "outlets": len(outlets - {""}), "first_published": min(days, default=None),
+                "last_published": max(days, default=None), "bytes_on_disk": size,
+                "embed_model": self.manifest.get("embed_model"), "dimension": self.manifest.get("dimension")}
+
     def outlets(self) -> list[str]:
         """The outlets the index holds, sorted."""
         return sorted({str(o) for o in self.keyword().outlets.tolist() if o})

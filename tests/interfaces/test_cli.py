@@ -1,5 +1,6 @@
 """The `newsrag` command as a person runs it: help, summary, exit codes."""
 
+import json
 import os
 import subprocess
 import sys
@@ -87,3 +88,15 @@ def test_a_new_users_mistakes_get_one_line_each(tmp_path: Path) -> None:
     failed = run("ingest", str(empty), "--index", "fresh", root=tmp_path)
     assert failed.returncode == 1 and "was not created" in failed.stdout
     assert not (tmp_path / "fresh").exists() and not list(tmp_path.glob("*/manifest.json"))
+
+
+def test_stats_counts_what_the_index_holds(seed_settings: Settings) -> None:
+    from rag.index import Index
+
+    out = run("stats", "--index", seed_settings.index, "--json", root=seed_settings.index_root)
+    assert out.returncode == 0, out.stderr
+    figures = json.loads(out.stdout)
+    assert figures["articles"] == 1 and figures["passages"] == Index(seed_settings).count() > 1
+    assert figures["first_published"] == figures["last_published"] == "2023-10-25"
+    assert figures["embed_model"] == "all-MiniLM-L6-v2" and figures["dimension"] == 384
+    assert figures["bytes_on_disk"] > 0 and figures["outlets"] == 0

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from rag.interfaces.cli import ask, bench, evaluate, ingest, models, serve
+from rag.interfaces.cli import ask, bench, evaluate, ingest, models, serve, stats
 
 EXAMPLES = """examples:
   newsrag ingest seeds/                      index a folder of articles
@@ -27,6 +27,7 @@ EXAMPLES = """examples:
                                              soon after; --as-of, --from and --to bound when
                                              sources were published; "latest" prefers newer ones
   newsrag check "Kaabi refused to meet Sudani [1]." --question "Who refused to meet Sudani?"
+  newsrag stats                              articles, passages, outlets, dates and size of the index
   newsrag ask "Who refused to meet Sudani?" --llm local   answer with the bundled local model
   newsrag models install                     fetch and check the bundled local model (once)
   newsrag serve                              chat in the browser at http://127.0.0.1:7860
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (ingest, ask, serve, models, bench, evaluate):
+    for command in (ingest, ask, stats, serve, models, bench, evaluate):
         command.add(sub)
     return parser
 
