@@ -52,13 +52,14 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         start = block.start()
         for end in _END.finditer(text, block.start(), block.end()):
             if not _is_abbreviation(text, end.start()):
-                spans.append(_trimmed(text, start, end.end()))
+                spans.append(trimmed(text, start, end.end()))
                 start = end.end()
-        spans.append(_trimmed(text, start, block.end()))
+        spans.append(trimmed(text, start, block.end()))
     return [(a, b) for a, b in spans if b > a]
 
 
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without surrounding whitespace (what ``str.strip`` removes)."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

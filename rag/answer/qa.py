@@ -120,7 +120,7 @@ def stream_answer_from(ask: Ask, sources: Sequence[Hit], engine: Engine, *,
     refused = not written.claims
     yield Answer(question=ask.question, text=REFUSAL if refused else written.text, claims=written.claims,
                  sources=written.sources, refused=refused, as_of=ask.as_of, window=window, answerer=who,
-                 fallback=written.fallback if refused or written.fallback == DISPUTED else "",
+                 fallback=written.fallback,
                  timings={**(timings or {}), **clock.laps}, choice_readings=written.readings)
 
 

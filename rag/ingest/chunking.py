@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from rag.index.embedding import load_tokenizer
-from rag.sentences import sentence_spans
+from rag.sentences import sentence_spans, trimmed
 from rag.types import Article, Chunk
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def passage_spans(body: str, chunk_size: int, chunk_overlap: int,
     offsets = (tokenizer or load_tokenizer()).encode(body, add_special_tokens=False).offsets
     sentence_starts = [s for s, _ in sentence_spans(body)] if len(offsets) > chunk_size else []  # else one unit
     text = _Text(body, sentence_starts, offsets)
-    spans = [_trimmed(body, *span) for span in _pack(_units(text, 0, len(body), chunk_size), chunk_size, chunk_overlap)]
+    spans = [trimmed(body, *span) for span in _pack(_units(text, 0, len(body), chunk_size), chunk_size, chunk_overlap)]
     return [(start, end) for start, end in spans if end > start]
 
 
@@ -176,12 +176,3 @@ def _carried(passage: Sequence[_Unit], overlap: int) -> list[_Unit]:
         first -= 1
         length += passage[first].tokens
     return list(passage[first:])
-
-
-def _trimmed(body: str, start: int, end: int) -> tuple[int, int]:
-    """The span without surrounding whitespace (what ``str.strip`` removes)."""
-    while start < end and body[start].isspace():
-        start += 1
-    while end > start and body[end - 1].isspace():
-        end -= 1
-    return start, end
