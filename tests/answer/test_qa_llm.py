@@ -207,10 +207,11 @@ def test_local_choice_readings_cover_every_rotation(choice_answers: dict[str, tu
 
 def test_two_threads_ask_the_local_model_at_once(local: Settings) -> None:
     results: dict[str, Answer | BaseException] = {}
+    engine = Engine(local)  # one per process, as the chat UI has: both threads share its loaded model
 
     def ask(question: str) -> None:
         try:
-            results[question] = answer(Ask(question, as_of=AS_OF, answerer=LOCAL), Engine(local))
+            results[question] = answer(Ask(question, as_of=AS_OF, answerer=LOCAL), engine)
         except BaseException as exc:  # reported below
             results[question] = exc
 
