@@ -121,11 +121,13 @@ class LLMSettings(BaseSettings):
 
 
 class UISettings(BaseSettings):
-    """The chat UI's sign-in: both set, or the UI stays on this machine unless --open."""
+    """The chat UI's sign-in and the API's key: all set, or the server stays on this machine unless --open."""
 
     model_config = _env("RAG_UI_")
     username: str | None = Field(None, description="user name for the UI's sign-in (RAG_UI_USERNAME)")
     password: SecretStr | None = Field(None, description="password for the UI's sign-in (RAG_UI_PASSWORD)")
+    api_key: SecretStr | None = Field(None, validation_alias=_alias("RAG_API_KEY"),
+                                      description="bearer key the /v1 API asks of every request (RAG_API_KEY)")
 
     @property
     def credentials(self) -> tuple[str, str] | None:

@@ -146,18 +146,11 @@ class Hit:
 
     @property
     def label(self) -> str:
-        """Outlet, headline and date, as a source line shows them."""
+        """Outlet, headline and date, as a source line shows them; the headline alone when the outlet is unknown
+        (a file name is no outlet)."""
         when = self.published.isoformat() if self.published else "undated"
         headline = self.title or self.text[:80]
-        return f"{self.source_name}: {headline} ({when})"
-
-    @property
-    def source_name(self) -> str:
-        """The outlet, or failing that where the article came from (a file name, a host)."""
-        if self.outlet:
-            return self.outlet
-        tail = self.doc_id.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-        return f"file {tail}" if self.doc_id.startswith("file://") else tail or "unknown outlet"
+        return f"{self.outlet}: {headline} ({when})" if self.outlet else f"{headline} ({when})"
 
 
 @dataclass(frozen=True, slots=True)

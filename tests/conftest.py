@@ -34,7 +34,8 @@ class Route:
 
 
 class LocalServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer that answers from ``routes`` and records request headers."""
+    """ThreadingHTTPServer that answers from ``routes`` and records request headers; a route with an ETag
+    answers a request that sends it back in If-None-Match with 304 Not Modified."""
 
     daemon_threads = True
 
@@ -63,6 +64,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         time.sleep(route.delay)
+        etag = route.headers.get("ETag")
+        if etag and self.headers.get("If-None-Match") == etag:  # a conditional GET of an unchanged resource
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
         try:
             self.send_response(route.status)
             for name, value in route.headers.items():

@@ -23,18 +23,19 @@ from typing import Any
 
 from rag.benchmarks.common import machine, percentile
 from rag.benchmarks.ui import QUESTIONS, served
+from rag.benchmarks.watchload import growing_feed, publish_rounds, watch
 from rag.config import Settings
 from rag.engine import Engine
 
 AS_OF = date(2023, 10, 26)  # the seed article's week: its questions have answers
 
 
-def write_batch(sources: list[str], limit: int, folder: Path, settings: Settings) -> tuple[Path, int]:
-    """The first ``limit`` readable articles of ``sources`` as one JSONL dump to upload."""
+def batch_rows(sources: list[str], limit: int, settings: Settings) -> list[dict[str, str]]:
+    """The first ``limit`` readable articles of ``sources``, as scraper-dump records."""
     from rag.ingest.sources import read_sources
     from rag.types import Article
 
-    rows = []
+    rows: list[dict[str, str]] = []
     for target in sources:
         for item in read_sources(target, settings):
             if isinstance(item, Article) and len(rows) < limit:
@@ -43,9 +44,14 @@ def write_batch(sources: list[str], limit: int, folder: Path, settings: Settings
                              "source": item.outlet})
         if len(rows) >= limit:
             break
+    return rows
+
+
+def write_batch(rows: list[dict[str, str]], folder: Path) -> Path:
+    """The records as one JSONL dump to upload."""
     path = folder / "batch.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path, len(rows)
+    return path
 
 
 def chat_until(url: str, session: int, stop: Callable[[], bool], minimum: int) -> dict[str, Any]:
@@ -122,24 +128,32 @@ def searchable(engine: Engine) -> tuple[int, int, list[str]]:
 
 
 def bench_load(sources: list[str], settings: Settings, sessions: int = 8, limit: int = 50, minimum: int = 5,
-               baseline_s: float = 20.0, seeds: str = "seeds", json_out: str | None = None) -> str:
-    """Run both phases on a scratch index and return the Markdown report (and JSON when asked)."""
+               baseline_s: float = 20.0, seeds: str = "seeds", json_out: str | None = None,
+               interval: float = 10.0, rounds: int = 4, per_round: int = 5) -> str:
+    """Run the three phases on a scratch index and return the Markdown report (and JSON when asked)."""
     from rag.ingest.ingest import ingest
 
+    rows = batch_rows(sources, limit + rounds * per_round + 1, settings)
     with tempfile.TemporaryDirectory(prefix="newsrag-load-") as tmp:
         scratch = settings.replace(index_root=Path(tmp) / "indexes", index="load")
         engine = Engine(scratch)
         ingest([seeds], engine, progress=False)
-        batch, articles = write_batch(sources, limit, Path(tmp), settings)
-        with served(scratch) as url:
+        batch = write_batch(rows[:limit], Path(tmp))
+        with served(scratch, {"RAG_ALLOW_PRIVATE_URLS": "1"}) as url, growing_feed(rows[limit:]) as feed:
             run_phase(url, 1, 1, None)  # warm-up: model and index loaded in the server
             quiet = run_phase(url, sessions, minimum, lambda: time.sleep(baseline_s))
             busy = run_phase(url, sessions, minimum, lambda: upload(url, batch, scratch.index))
+            feed.publish(1)  # the feed's first article, ingested by the watcher's first check
+            watch(url, feed.url, f"{interval:g}s")
+            watching = run_phase(url, sessions, minimum,
+                                 lambda: publish_rounds(feed, engine, interval, rounds, per_round))
         found, total, missing = searchable(engine)
         shutil.rmtree(Path(tmp) / "indexes", ignore_errors=True)
-    figures = {"sessions": sessions, "articles": articles, "machine": machine(), "quiet": quiet, "ingesting": busy,
+    figures = {"sessions": sessions, "articles": len(rows[:limit]), "machine": machine(), "quiet": quiet,
+               "ingesting": busy, "watching": watching,
                "searchable": {"found": found, "total": total, "missing_sample": missing[:5]},
-               "ratio_p95": round(busy["p95_ms"] / quiet["p95_ms"], 2),
+               "ingesting_ratio_p95": round(busy["p95_ms"] / quiet["p95_ms"], 2),
+               "watching_ratio_p95": round(watching["p95_ms"] / quiet["p95_ms"], 2),
                "ratio_throughput": round(busy["throughput_qps"] / quiet["throughput_qps"], 2)}
     if json_out:
         Path(json_out).write_text(json.dumps(figures, indent=2) + "\n")
@@ -152,15 +166,21 @@ def markdown(f: dict[str, Any]) -> str:
             f"phase; {f['machine']}", "",
             "| phase | answered | errors | wall s | questions/s | p50 ms | p95 ms | p99 ms |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for name, key in (("chat only (baseline)", "quiet"), ("chat while ingesting", "ingesting")):
+    for name, key in (("chat only (baseline)", "quiet"), ("chat while ingesting", "ingesting"),
+                      ("chat while watching a feed", "watching")):
         p = f[key]
         rows.append(f"| {name} | {p['answered']} | {p['errors']} | {p['wall_s']} | {p['throughput_qps']} | "
                     f"{p['p50_ms']} | {p['p95_ms']} | {p['p99_ms']} |")
     s = f["searchable"]
-    rows += ["", f"While ingesting, p95 latency is {f['ratio_p95']}x the baseline's and throughput "
+    w = f["watching"]["background"] or {}
+    rows += ["", f"While ingesting, p95 latency is {f['ingesting_ratio_p95']}x the baseline's and throughput "
                  f"{f['ratio_throughput']}x. Uploaded documents found by their own headline afterwards: "
-                 f"{s['found']} of {s['total']}.", "", f"Ingest summary: {str(f['ingesting']['background'])[:300]}"]
-    errors = f["quiet"]["errors_sample"] + f["ingesting"]["errors_sample"]
+                 f"{s['found']} of {s['total']}.", "", f"Ingest summary: {str(f['ingesting']['background'])[:300]}",
+             "", f"While the watcher ingests a feed that grows every {w.get('interval_s')} s, p95 latency is "
+                 f"{f['watching_ratio_p95']}x the baseline's. New articles searchable after (s, per round): "
+                 f"{w.get('delays_s')}; within one poll interval: {w.get('within_interval')} of {w.get('rounds')} "
+                 f"rounds; 304 answers to unchanged polls: {w.get('not_modified_answers')}."]
+    errors = f["quiet"]["errors_sample"] + f["ingesting"]["errors_sample"] + f["watching"]["errors_sample"]
     if errors:
         rows += ["", "Errors (first 5 per phase):", *[f"- {e}" for e in errors]]
     return "\n".join(rows)

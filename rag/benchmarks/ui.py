@@ -63,10 +63,10 @@ def wait_until_up(url: str, seconds: float = 180.0) -> None:
 
 
 @contextmanager
-def served(settings: Settings) -> Iterator[str]:
-    """`newsrag serve` in its own process on a free loopback port, stopped afterwards."""
+def served(settings: Settings, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`newsrag serve` in its own process on a free loopback port (``env`` added to its environment)."""
     port = free_port()
-    env = {**os.environ, "RAG_INDEX_ROOT": str(settings.index_root), "RAG_INDEX": settings.index}
+    env = {**os.environ, "RAG_INDEX_ROOT": str(settings.index_root), "RAG_INDEX": settings.index, **(env or {})}
     with tempfile.TemporaryFile("w+") as log:
         proc = subprocess.Popen([sys.executable, "-m", "rag", "serve", "--port", str(port)], env=env,
                                 stdout=log, stderr=subprocess.STDOUT, text=True)

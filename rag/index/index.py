@@ -13,10 +13,10 @@ import os
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,8 +25,11 @@ from rag.index import keyword, manifest
 from rag.index.chroma import Chroma
 from rag.index.errors import missing
 from rag.index.keyword import Filters, KeywordIndex
-from rag.index.schema import chunk_metadata, to_hit
+from rag.index.schema import chunk_metadata, to_hit, utc_now
 from rag.types import Chunk, Hit
+
+if TYPE_CHECKING:
+    from rag.index.library import Document
 
 POSTFILTER_SHARE = 0.3  # filters keeping at least this share of the index are applied after the dense query
 
@@ -40,6 +43,7 @@ class DocState:
     content_key: str = ""
     source: str = ""
     origin: str = ""
+    first_ingested: str = ""  # when the document was first written; "" if its passages predate the field
 
     def complete(self, version: str) -> bool:
         """True when exactly this version is stored, with all of its chunks."""
@@ -115,12 +119,17 @@ class Index:
             self._built = keyword.build(self._folder, self.chroma)
             keyword.clear(self._folder, token)
 
-    def upsert(self, chunks: list[Chunk], vectors: np.ndarray, sources: list[str]) -> None:
-        """Write chunks with their vectors; ids are per article version, so this is idempotent."""
+    def upsert(self, chunks: list[Chunk], vectors: np.ndarray, sources: list[str],
+               first_ingested: Sequence[str | None] | None = None) -> None:
+        """Write chunks with their vectors; ids are per article version, so this is idempotent.
+
+        ``first_ingested`` (per chunk) keeps an updated document's first-written time; None marks a new one.
+        """
+        now, firsts = utc_now(), first_ingested or [None] * len(chunks)
+        metadatas = [chunk_metadata(c, s, now, f) for c, s, f in zip(chunks, sources, firsts, strict=True)]
         with self.chroma.errors():
-            self.chroma.collection.upsert(
-                ids=[c.id for c in chunks], embeddings=vectors, documents=[c.text for c in chunks],
-                metadatas=[chunk_metadata(c, s) for c, s in zip(chunks, sources, strict=True)])
+            self.chroma.collection.upsert(ids=[c.id for c in chunks], embeddings=vectors,
+                                          documents=[c.text for c in chunks], metadatas=metadatas)
 
     def drop_other_versions(self, doc_id: str, keep: str) -> None:
         """Remove a document's stale chunks, after its new version is fully written."""
@@ -145,7 +154,15 @@ class Index:
                 state.expected[version] = int(meta["n_chunks"])
                 state.content_key, state.source = str(meta["content_key"]), str(meta.get("source", ""))
                 state.origin = str(meta.get("origin", ""))
+                if first := str(meta.get("first_ingested") or ""):
+                    state.first_ingested = min(state.first_ingested or first, first)
         return dict(states)
+
+    def documents(self) -> list[Document]:
+        """One row per document (outlet, headline, date, passages, first and last ingested), newest first."""
+        from rag.index.library import documents
+
+        return documents(self)
 
     # --- reading -------------------------------------------------------------------------------
 

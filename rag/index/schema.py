@@ -1,20 +1,33 @@
 """The chunk-metadata schema: how a Chunk is written to the index and read back as a Hit, in one place.
 
 Chroma keeps flat scalars only: dates are also stored as yyyymmdd integers (range filters take
-numbers), authors as one string, and the days a passage reports as "first-last" spans.
+numbers), authors as one string, and the days a passage reports as "first-last" spans. Each passage
+also says when its document was first written and when this version was (UTC, to the second), so the
+library can tell what is new; records written before these fields existed simply lack them.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from rag.types import Chunk, Hit
 
 
-def chunk_metadata(chunk: Chunk, source: str) -> dict[str, str | int]:
-    """The index edge of a Chunk: flat scalars only, dates also as yyyymmdd integers."""
+def utc_now() -> str:
+    """The current time as stored in ``ingested``: UTC ISO 8601, to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def chunk_metadata(chunk: Chunk, source: str, ingested: str | None = None,
+                   first_ingested: str | None = None) -> dict[str, str | int]:
+    """The index edge of a Chunk: flat scalars only, dates also as yyyymmdd integers.
+
+    ``ingested`` is when this version is written (now by default); ``first_ingested`` when the document
+    first was (None for a new document: the same moment; "" when an older index never recorded it).
+    """
     a = chunk.article
+    ingested = ingested or utc_now()
     return {
         "doc_id": a.doc_id,
         "version": a.version,
@@ -32,6 +45,8 @@ def chunk_metadata(chunk: Chunk, source: str) -> dict[str, str | int]:
         "events": format_events(chunk.events),
         "source": source,
         "origin": a.origin,
+        "ingested": ingested,
+        "first_ingested": ingested if first_ingested is None else first_ingested,
     }
 
 

@@ -8,7 +8,7 @@ at any point loses nothing and the next run finishes the job).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,12 +17,15 @@ from tqdm import tqdm
 
 from rag.config import Settings
 from rag.index import DocState, Index, index_exists
+from rag.index.writer import sole_writer
 from rag.ingest.chunking import chunk_article
 from rag.ingest.sources import read_sources
 from rag.types import Article, Chunk, Failure
 
 if TYPE_CHECKING:
     from rag.engine import Engine
+
+Reader = Callable[[str, Settings], Iterable[Article | Failure]]
 
 
 @dataclass
@@ -73,19 +76,29 @@ def source_key(target: str) -> str:
 
 
 def ingest(targets: Sequence[str], engine: Engine, *, prune: bool = False, progress: bool = True,
-           index: str | None = None) -> Report:
-    """Bring the index in line with ``targets``; never duplicates, never half-writes."""
+           index: str | None = None, reader: Reader = read_sources) -> Report:
+    """Bring the index in line with ``targets``; never duplicates, never half-writes.
+
+    ``reader`` turns a target into articles; a watcher that already downloaded a feed passes one that
+    reads those bytes instead of fetching them again.
+    """
+    settings = engine.for_index(index)
+    with sole_writer(settings.index_dir):  # another process's ingest into this index finishes first
+        return _ingest(targets, engine, settings, prune=prune, progress=progress, index=index, reader=reader)
+
+
+def _ingest(targets: Sequence[str], engine: Engine, settings: Settings, *, prune: bool, progress: bool,
+            index: str | None, reader: Reader) -> Report:
     started = time.perf_counter()
     report = Report()
-    settings = engine.for_index(index)
     existed = index_exists(settings)
     store = engine.index(index, create=True)
-    articles = _read(targets, settings, report, progress)
+    articles = _read(targets, settings, report, progress, reader)
     states = store.doc_states()
     stale = _stale_docs(targets, articles, states, report) if prune else set()
     pending = _classify(articles, {k: v for k, v in states.items() if k not in stale}, report)
     with store.writing(changes=bool(pending or stale)):  # the keyword side follows Chroma, rebuilt once
-        report.chunks = _write(pending, store, engine, progress)
+        report.chunks = _write(pending, store, engine, progress, states)
         store.delete_docs(stale)
     report.pruned = sorted(stale)
     report.seconds = time.perf_counter() - started
@@ -95,13 +108,13 @@ def ingest(targets: Sequence[str], engine: Engine, *, prune: bool = False, progr
 
 
 def _read(
-    targets: Sequence[str], settings: Settings, report: Report, progress: bool
+    targets: Sequence[str], settings: Settings, report: Report, progress: bool, reader: Reader
 ) -> list[tuple[Article, str]]:
     """Read every target; failures go to the report, articles come back with their source."""
     articles: list[tuple[Article, str]] = []
     for target in targets:
         source = source_key(target)
-        items = tqdm(read_sources(target, settings), desc=f"reading {target}", unit=" items",
+        items = tqdm(reader(target, settings), desc=f"reading {target}", unit=" items",
                      disable=not progress, leave=False)
         for item in items:
             if isinstance(item, Failure):
@@ -164,8 +177,13 @@ def _warnings(article: Article) -> list[str]:
     return notes
 
 
-def _write(pending: list[tuple[Article, str]], store: Index, engine: Engine, progress: bool) -> int:
-    """Chunk, embed and upsert in groups of whole articles; then drop their old versions."""
+def _write(pending: list[tuple[Article, str]], store: Index, engine: Engine, progress: bool,
+           states: dict[str, DocState] | None = None) -> int:
+    """Chunk, embed and upsert in groups of whole articles; then drop their old versions.
+
+    An updated document keeps the time it was first written (from its ``states``); a new one has none yet.
+    """
+    first = {doc: state.first_ingested for doc, state in (states or {}).items()}
     settings, embedder, tokenizer = engine.settings.ingest, engine.embedder(), engine.tokenizer()
     chunked = [(a, s, chunk_article(a, settings.chunk_size, settings.chunk_overlap, tokenizer)) for a, s in pending]
     total = sum(len(chunks) for _, _, chunks in chunked)
@@ -173,8 +191,9 @@ def _write(pending: list[tuple[Article, str]], store: Index, engine: Engine, pro
         for group in _groups(chunked, settings.write_batch):
             chunks = [c for _, _, cs in group for c in cs]
             sources = [s for _, s, cs in group for _ in cs]
+            firsts = [first.get(a.doc_id) for a, _, cs in group for _ in cs]
             if chunks:
-                store.upsert(chunks, embedder.embed([c.embed_text for c in chunks]), sources)
+                store.upsert(chunks, embedder.embed([c.embed_text for c in chunks]), sources, firsts)
             for article, _, _ in group:
                 store.drop_other_versions(article.doc_id, article.version)
             bar.update(len(chunks))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from rag.answer.qa import recency_note
-from rag.types import Answer, Claim
+from rag.types import Answer, Claim, Hit
 
 
 def render_text(answer: Answer, show_support: bool = False) -> str:
@@ -21,7 +21,7 @@ def render_text(answer: Answer, show_support: bool = False) -> str:
         if n not in cited and not answer.refused:
             continue
         also = f" (also in {', '.join(hit.also_in)})" if hit.also_in else ""
-        lines.append(f"[{n}] {hit.label}{also}")
+        lines.append(f"[{n}] {source_line(hit)}{also}")
         if hit.url:
             lines.append(f"    {hit.url}")
         if n in cited:
@@ -31,6 +31,13 @@ def render_text(answer: Answer, show_support: bool = False) -> str:
         lines.append(f"(also retrieved, not cited: {', '.join(others)}; --json shows them)")
     lines += ["", recency_note(answer), _timings(answer)]
     return "\n".join(lines)
+
+
+def source_line(hit: Hit) -> str:
+    """"Outlet: headline (date)", or the headline alone when the outlet is unknown (a file is no outlet)."""
+    when = hit.published.isoformat() if hit.published else "undated"
+    headline = f"{hit.title or ' '.join(hit.text[:80].split())} ({when})"
+    return f"{hit.outlet}: {headline}" if hit.outlet else headline
 
 
 def verdict(claim: Claim) -> str:

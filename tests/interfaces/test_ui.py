@@ -205,7 +205,7 @@ def test_binding_beyond_loopback_needs_credentials_or_open() -> None:
     with pytest.raises(UnsafeBind, match=f"{USER_ENV} and {PASSWORD_ENV}.*--open"):
         check_bind("0.0.0.0", open_=False, auth=None)
     check_bind("0.0.0.0", open_=True, auth=None)
-    check_bind("192.0.2.7", open_=False, auth=("ana", "secret"))
+    check_bind("192.0.2.7", open_=False, auth=("ana", "secret"), api_key="k")
     assert credentials({USER_ENV: "ana", PASSWORD_ENV: "secret"}) == ("ana", "secret")
     assert credentials({USER_ENV: "ana"}) is None
 

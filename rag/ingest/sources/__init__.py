@@ -18,10 +18,10 @@ from rag.ingest.sources.feed import read_feed
 from rag.ingest.sources.html import read_html
 from rag.ingest.sources.jsondump import read_json_text, read_jsonl
 from rag.ingest.sources.text import read_text
-from rag.ingest.sources.web import FetchError, fetch
+from rag.ingest.sources.web import Fetched, FetchError, fetch
 from rag.types import Article, Failure
 
-__all__ = ["read_sources", "read_file", "read_url", "iter_files"]
+__all__ = ["read_sources", "read_file", "read_url", "read_fetched", "iter_files"]
 
 
 def read_sources(target: str | Path, settings: Settings) -> Iterator[Article | Failure]:
@@ -90,6 +90,11 @@ def read_url(url: str, settings: Settings) -> Iterator[Article | Failure]:
     except FetchError as exc:
         yield Failure(url, str(exc))
         return
+    yield from read_fetched(fetched, url, settings)
+
+
+def read_fetched(fetched: Fetched, url: str, settings: Settings) -> Iterator[Article | Failure]:
+    """The articles of a downloaded resource (a watcher fetches conditionally, then reads it here)."""
     kind = sniff(fetched.data, fetched.content_type)
     text = fetched.text()
     if text is None:

@@ -17,10 +17,10 @@ from rag.ingest.sources.common import (
     canonical_url,
     clean_text,
     file_doc_id,
-    outlet_from_url,
     parse_date,
     web_url,
 )
+from rag.ingest.sources.text import readable_outlet
 from rag.types import Article, Failure
 
 
@@ -43,7 +43,7 @@ def read_html(html: str, origin: str, url: str = "", path: Path | None = None) -
         doc_id=canonical_url(page_url) if page_url else file_doc_id(path) if path else origin,
         title=title,
         body=_without_headline(text, title),
-        outlet=(doc.sitename or "").strip() or outlet_from_url(page_url),
+        outlet=readable_outlet([doc.sitename or ""], page_url),
         authors=as_authors(doc.author or ""),
         url=page_url,
         published=parse_date(doc.date),

@@ -19,11 +19,11 @@ from rag.ingest.sources.common import (
     decode_bytes,
     file_doc_id,
     first_field,
-    outlet_from_url,
     parse_date,
     text_field,
     web_url,
 )
+from rag.ingest.sources.text import readable_outlet
 from rag.types import Article, Failure
 
 TEXT_KEYS = ("text", "body", "content", "maintext", "full_text", "article")
@@ -135,7 +135,7 @@ def record_article(data: object, origin: str, locator: str, path: Path | None) -
         doc_id=canonical_url(url) if url else fallback,
         title=text_field(data, "title", "headline"),
         body=body,
-        outlet=_outlet(first_field(data, *OUTLET_KEYS)) or outlet_from_url(url),
+        outlet=readable_outlet((_outlet(data.get(key)) for key in OUTLET_KEYS), url),
         authors=as_authors(first_field(data, "authors", "author", "byline")),
         url=url,
         published=parse_date(first_field(data, *DATE_KEYS)),

@@ -9,6 +9,7 @@ char offsets into the body.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
@@ -36,6 +37,10 @@ _LIVE_STORY = re.compile(r"^live\s+story$", re.I)
 _MAX_DATELINE = 40
 _MAX_LABEL_WORDS = 3
 _MAX_HEADLINE = 200
+# A value that names a file, not a publisher: "000_6f57e6f2.txt", "/home/ana/news/page.html", "file:///...".
+_FILE_LIKE = re.compile(r"^(?:file:|[/~\\]|\.\.?[/\\])|\\|\.(?:txt|md|markdown|html?|jsonl?|xml|rss|atom|csv|pdf)$",
+                        re.I)
+OUTLET_KEYS = ("outlet", "source", "site_name", "sitename", "site", "publisher")
 
 
 def read_text(text: str, origin: str, url: str = "", path: Path | None = None) -> Article | Failure:
@@ -51,17 +56,33 @@ def read_text(text: str, origin: str, url: str = "", path: Path | None = None) -
     if not body:
         return Failure(origin, "no article text (only a headline or page furniture); add the story text")
     url = web_url(first_field(fields, "url", "link", "canonical_url")) or url
-    outlet = text_field(fields, "outlet", "source", "site_name", "sitename")
+    outlet = readable_outlet((text_field(fields, key) for key in OUTLET_KEYS), url)
     return Article(
         doc_id=canonical_url(url) if url else file_doc_id(path) if path else origin,
         title=title,
         body=body,
-        outlet=outlet or outlet_from_url(url),
+        outlet=outlet,
         authors=as_authors(first_field(fields, "authors", "author")),
         url=url,
         published=parse_date(first_field(fields, "date", "published", "publish_date")) or dateline,
         origin=origin,
     )
+
+
+def readable_outlet(names: Iterable[str], url: str = "") -> str:
+    """An outlet a reader recognises: the first name given that is one, else the host of the article's URL.
+
+    A URL given as a name stands for its host. A file name or path is no outlet ("file 000_1.txt" in a
+    citation says nothing): it gives way to the next name, the URL's host, or "" when there is none,
+    and citations then show the headline alone.
+    """
+    for given in names:
+        name = " ".join(given.split())
+        if name.casefold().startswith(("http://", "https://", "www.")):
+            name = outlet_from_url(name if "://" in name else f"https://{name}")
+        if name and not _FILE_LIKE.search(name):
+            return name
+    return outlet_from_url(url)
 
 
 def split_front_matter(text: str) -> tuple[dict, str] | Failure:

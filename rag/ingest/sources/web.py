@@ -45,18 +45,30 @@ class _Redirect(Exception):  # noqa: N818 - control flow, not an error
 
 
 def _stop_at_redirect(response: httpx.Response) -> None:
-    if response.is_redirect:
+    if response.is_redirect and "location" in response.headers:  # a 304 (or a broken 3xx) has no Location
         raise _Redirect(response.headers["location"])
 
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """A downloaded resource: final URL after redirects, media type, charset and bytes."""
+    """A downloaded resource: final URL after redirects, media type, charset and bytes.
+
+    ``status`` is 304 (and ``data`` empty) when a conditional request found it unchanged; ``etag`` and
+    ``last_modified`` are the validators the server sent, for the next conditional request.
+    """
 
     url: str
     content_type: str
     charset: str | None
     data: bytes
+    status: int = 200
+    etag: str = ""
+    last_modified: str = ""
+
+    @property
+    def not_modified(self) -> bool:
+        """The server said the copy we hold is current: nothing to download or parse."""
+        return self.status == 304
 
     def text(self) -> str | None:
         """The body as text: the declared charset if it works, else the usual detection."""
@@ -68,15 +80,22 @@ class Fetched:
         return decode_bytes(self.data)
 
 
-def fetch(url: str, settings: Settings) -> Fetched:
-    """GET ``url`` within the limits of ``settings``; raises ``FetchError`` with an actionable message."""
+def fetch(url: str, settings: Settings, etag: str = "", last_modified: str = "") -> Fetched:
+    """GET ``url`` within the limits of ``settings``; raises ``FetchError`` with an actionable message.
+
+    Given the validators of an earlier response, the request is conditional: an unchanged resource
+    comes back as a 304 with no body, so a watched feed that did not change costs one round trip.
+    """
+    headers = {"User-Agent": USER_AGENT}
+    headers |= {"If-None-Match": etag} if etag else {}
+    headers |= {"If-Modified-Since": last_modified} if last_modified else {}
     seen: list[str] = []
     current = url
     while True:
         address = check_url(current, settings)
         seen.append(current)
         transport = _PinnedTransport(address, time.monotonic() + settings.fetch.url_timeout)
-        with httpx.Client(transport=transport, timeout=settings.fetch.url_timeout, headers={"User-Agent": USER_AGENT},
+        with httpx.Client(transport=transport, timeout=settings.fetch.url_timeout, headers=headers,
                           event_hooks={"response": [_stop_at_redirect]}) as client:
             result = _get(client, current, settings)
         if isinstance(result, Fetched):
@@ -154,9 +173,13 @@ def _get(client: httpx.Client, url: str, settings: Settings) -> Fetched | str:
         with client.stream("GET", url) as response:
             if response.status_code >= 400:
                 raise FetchError(f"HTTP {response.status_code} from {url}; check the URL is still online")
-            data = _read_capped(response, url, settings)
+            if response.is_redirect and response.status_code != 304:
+                raise FetchError(f"HTTP {response.status_code} from {url} names no page to go to; the site is "
+                                 "misconfigured, try again later")
+            data = b"" if response.status_code == 304 else _read_capped(response, url, settings)
             media_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-            return Fetched(str(response.url), media_type, response.charset_encoding, data)
+            return Fetched(str(response.url), media_type, response.charset_encoding, data, response.status_code,
+                           response.headers.get("etag", ""), response.headers.get("last-modified", ""))
     except _Redirect as redirect:
         return urljoin(url, redirect.location)
     except httpx.TimeoutException:

@@ -12,13 +12,15 @@ import os
 import sys
 from collections.abc import Sequence
 
-from rag.interfaces.cli import ask, bench, evaluate, ingest, models, serve, stats
+from rag.interfaces.cli import ask, bench, evaluate, ingest, models, serve, sources, stats, watch
 
 EXAMPLES = """examples:
   newsrag ingest seeds/                      index a folder of articles
   newsrag ingest dump.jsonl --index world    index a scraper dump into the index 'world'
   newsrag ingest https://example.com/feed.xml --prune
                                              re-read a feed, dropping entries it no longer has
+  newsrag watch https://example.com/feed.xml --every 15m
+                                             keep an index current: check a feed on a schedule
   newsrag ask "Who refused to meet Sudani?"  answer with numbered, checked sources
   newsrag ask "What happened this week?" --as-of 2023-10-26 --json
   newsrag ask "Who did Blinken speak with on 23 October?" --as-of 2023-10-26
@@ -28,6 +30,11 @@ EXAMPLES = """examples:
                                              sources were published; "latest" prefers newer ones
   newsrag check "Kaabi refused to meet Sudani [1]." --question "Who refused to meet Sudani?"
   newsrag stats                              articles, passages, outlets, dates and size of the index
+  newsrag sources --outlet Reuters --from 2023-10-01
+                                             list the articles: outlet, headline, date, URL, passages,
+                                             first and last ingested (--json for all of it)
+  newsrag remove https://example.com/story   remove an article (asks first; --yes in scripts)
+  newsrag remove --before 2023-01-01 --yes   remove what was published before 2023 (undated articles stay)
   newsrag ask "Who refused to meet Sudani?" --llm local   answer with the bundled local model
   newsrag models install                     fetch and check the bundled local model (once)
   newsrag serve                              chat in the browser at http://127.0.0.1:7860
@@ -48,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (ingest, ask, stats, serve, models, bench, evaluate):
+    for command in (ingest, watch, ask, stats, sources, serve, models, bench, evaluate):
         command.add(sub)
     return parser
 

@@ -14,6 +14,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     bench_sub = bench.add_subparsers(dest="suite", required=True, metavar="SUITE")
     _ingest_and_ask(bench_sub)
     _models_and_sessions(bench_sub)
+    _api(bench_sub)
 
 
 def _ingest_and_ask(bench_sub: argparse._SubParsersAction) -> None:
@@ -77,9 +78,31 @@ def _models_and_sessions(bench_sub: argparse._SubParsersAction) -> None:
     bl.set_defaults(func=cmd_bench, index=None)
 
 
+def _api(bench_sub: argparse._SubParsersAction) -> None:
+    """bench api: what the OpenAI-compatible API adds to answering."""
+    bp = bench_sub.add_parser("api", help="/v1/chat/completions latency (p50/p95) vs rag.answer.qa.answer",
+                              description="Serve the UI and its API in this process on a free loopback port, "
+                                          "over the same Engine as the baseline; ask each question through "
+                                          "POST /v1/chat/completions (extractive) and then directly, and report "
+                                          "p50/p95 of both and their ratio.")
+    bp.add_argument("questions", metavar="QUESTIONS", nargs="?",
+                    help="a RealTime QA folder (*_qa.jsonl) or one question per line (default: the UI "
+                         "benchmark's five questions in turn, as of 2023-10-26)")
+    bp.add_argument("--index", help="index to ask (default: RAG_INDEX or 'default')")
+    bp.add_argument("--limit", type=int, default=20, help="questions to ask (default 20)")
+    bp.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
+    bp.set_defaults(func=cmd_bench)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark suite and print its figures as Markdown."""
-    if args.suite == "load":
+    if args.suite == "api":
+        from rag.benchmarks.api import bench_api, default_questions
+        from rag.benchmarks.ask import load_questions
+
+        questions = load_questions(Path(args.questions)) if args.questions else default_questions(args.limit)
+        print(bench_api(settings_from(args), questions[: args.limit], json_out=args.json))
+    elif args.suite == "load":
         from rag.benchmarks.load import bench_load
 
         print(bench_load(args.targets, settings_from(args), sessions=args.sessions, limit=args.limit,

@@ -1,6 +1,6 @@
 """The chat screen: a Gradio Blocks app over one Engine, its conversation in per-session state.
 
-Handlers (``chat``, ``library``) take the controls as plain values, so the same endpoints serve the
+Handlers (``chat``, ``library``, ``shelf``) take the controls as plain values, so the same endpoints serve the
 browser and ``gradio_client``; this module only lays the controls out and wires them.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 from rag.engine import Engine
-from rag.interfaces.ui import render
+from rag.interfaces.ui import render, shelf, watching
 from rag.interfaces.ui.chat import Chat, answerers, ask, clear
 from rag.interfaces.ui.library import ALL_OUTLETS, add_news, index_changed, index_names, outlets
 
@@ -77,6 +77,10 @@ def build_app(engine: Engine) -> gr.Blocks:
                     controls = _search_settings(engine)
                 with gr.Tab("Add news"):
                     files, urls, add, summary = _add_news()
+                with gr.Tab("Library", elem_id="library-tab") as library_tab:
+                    library = shelf.build(engine, controls[0], library_tab)
+                with gr.Tab("Watched", elem_id="watched-tab"):
+                    watching.section(engine)
         index, outlet = controls[0], controls[4]
 
         def on_ask(message: str, chat: Chat, index: str, as_of: str | None = None, date_from: str | None = None,
@@ -92,5 +96,7 @@ def build_app(engine: Engine) -> gr.Blocks:
         new.click(clear, None, [chatbot, chat, sources], api_name="new_conversation")
         chatbot.clear(clear, None, [chatbot, chat, sources], api_visibility="private")
         add.click(on_add, [files, urls, index], [summary, index, outlet], api_name="add_news", concurrency_limit=1)
+        library["removed"].then(lambda name: index_changed(engine, name), index, outlet,
+                                api_visibility="private")  # a removal may take an outlet's last article
         index.change(lambda name: index_changed(engine, name), index, outlet, api_visibility="private")
     return demo

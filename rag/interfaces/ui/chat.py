@@ -89,7 +89,10 @@ def ask(engine: Engine, message: str, chat: Chat, index: str, as_of: str | None,
     from rag.index import StoreError
 
     question = (message or "").strip()
-    if not question:  # Enter on an empty box: nothing to answer, nothing to record
+    if not question:  # Enter on an empty box: a hint that fades, nothing recorded in the conversation
+        from rag.answer.qa import EMPTY
+
+        gr.Info(EMPTY)
         yield chat.messages, chat, gr.skip(), ""
         return
     chat.messages = [*chat.messages, {"role": "user", "content": question}]

@@ -39,8 +39,13 @@ def _lines(text: str) -> str:
 
 
 def chip_label(n: int, hit: Hit) -> str:
-    """[n] outlet · headline · date, as the chip reads."""
-    return f"[{n}] {hit.source_name} · {_short(hit.title or hit.text)} · {_day(hit.published)}"
+    """[n] outlet · headline · date, as the chip reads; without a known outlet, the headline alone."""
+    return f"[{n}] " + " · ".join(p for p in (hit.outlet, _short(hit.title or hit.text), _day(hit.published)) if p)
+
+
+def _file_name(hit: Hit) -> str:
+    """The name of the file an article without a URL was read from ("" for other ids)."""
+    return hit.doc_id.split("#", 1)[0].rsplit("/", 1)[-1] if hit.doc_id.startswith("file://") else ""
 
 
 def snippet(hit: Hit) -> str:
@@ -66,13 +71,17 @@ def article_link(hit: Hit) -> str:
     """A link that opens the article, or where it came from when it has no web address."""
     if hit.url.startswith(("http://", "https://")):
         return f'<a href="{_e(hit.url)}" target="_blank" rel="noopener noreferrer">Open the article ↗</a>'
-    return f'<span class="nr-origin">From {_e(hit.source_name)}</span>'
+    if hit.outlet:
+        return f'<span class="nr-origin">From {_e(hit.outlet)}</span>'
+    name = _file_name(hit)
+    return f'<span class="nr-origin">Saved copy: {_e(name)}</span>' if name else ""
 
 
 def evidence(n: int, hit: Hit, citations: Iterable[Citation] = ()) -> str:
     """The passage behind source [n], its supporting sentences highlighted, and the article link."""
     cited = list(citations)
-    head = f"<b>{_e(hit.source_name)}</b> — {_e(hit.title or 'untitled')} · {_e(_day(hit.published))}"
+    outlet = f"<b>{_e(hit.outlet)}</b> — " if hit.outlet else ""
+    head = f"{outlet}{_e(hit.title or 'untitled')} · {_e(_day(hit.published))}"
     also = f' · also in {_e(", ".join(hit.also_in))}' if hit.also_in else ""
     body = highlighted(hit, [(c.start, c.end) for c in cited])
     return (f'<div class="nr-evidence"><div class="nr-ev-head">{head}{also}</div>'
@@ -82,7 +91,7 @@ def evidence(n: int, hit: Hit, citations: Iterable[Citation] = ()) -> str:
 
 def chip(n: int, hit: Hit, citations: Iterable[Citation] = ()) -> str:
     """A citation chip that opens its evidence when clicked."""
-    title = f"{hit.source_name}: {hit.title} ({_day(hit.published)})"
+    title = f"{hit.outlet + ': ' if hit.outlet else ''}{hit.title or 'untitled'} ({_day(hit.published)})"
     return (f'<details class="nr-chip" data-n="{n}"><summary title="{_e(title)}">{_e(chip_label(n, hit))}</summary>'
             f"{evidence(n, hit, citations)}</details>")
 

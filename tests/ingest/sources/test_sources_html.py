@@ -66,3 +66,17 @@ def test_html_to_text_keeps_paragraphs() -> None:
         html_to_text("<p>First <b>bold</b> para.</p><p>Second para.</p>") == "First bold para.\nSecond para."
     )
     assert html_to_text("Plain &amp; short") == "Plain & short"
+
+
+def test_the_outlet_is_the_site_name_or_the_host_never_the_file(tmp_path: Path) -> None:
+    story = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    path = tmp_path / "000_saved_page.html"
+    named = read_html(f'<html><head><meta property="og:site_name" content="Harbour Gazette"></head>'
+                      f"<body><article>{story}</article></body></html>", str(path), path=path)
+    assert isinstance(named, Article) and named.outlet == "Harbour Gazette"
+    hosted = read_html(f'<html><head><link rel="canonical" href="https://www.gazette.example/a"></head>'
+                       f"<body><article>{story}</article></body></html>", str(path), path=path)
+    assert isinstance(hosted, Article) and hosted.outlet == "gazette.example"
+    fileish = read_html(f'<html><head><meta property="og:site_name" content="000_saved_page.html"></head>'
+                        f"<body><article>{story}</article></body></html>", str(path), path=path)
+    assert isinstance(fileish, Article) and fileish.outlet == ""

@@ -120,3 +120,16 @@ def test_jsonl_is_lazy(tmp_path: Path) -> None:
     path.write_text(json.dumps(RECORD) + "\n" + "{bad\n")
     items = read_jsonl(path)
     assert isinstance(next(items), Article)  # the first record arrives before the rest is read
+
+
+def test_the_outlet_is_never_a_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "dump.jsonl"
+    rows = [
+        {"text": "One.", "source": "000_6f57e6f2eacdf9d5.txt"},  # a file name, no URL: no outlet
+        {"text": "Two.", "source": "scrape/out.json", "publisher": "Harbour Gazette"},  # the next that is a name
+        {"text": "Three.", "source": "https://www.reuters.com/world/x"},  # a URL stands for its host
+        {"text": "Four.", "source": "file:///tmp/x.html", "url": "https://www.gazette.example/a"},  # the URL's host
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    outlets = [a.outlet for a in _articles(list(read_jsonl(path)))]
+    assert outlets == ["", "Harbour Gazette", "reuters.com", "gazette.example"]

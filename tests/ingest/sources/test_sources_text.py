@@ -91,3 +91,21 @@ def test_caption_needs_capitalised_bracket(tmp_path: Path) -> None:
 def test_headline_only_is_a_failure(tmp_path: Path) -> None:
     result = _read("Headline\nHeadline\n5 min read\n", tmp_path / "h.txt")
     assert isinstance(result, Failure) and "no article text" in result.reason
+
+
+def test_the_outlet_is_never_a_file_name(tmp_path: Path) -> None:
+    body = "Officials said the harbour reopened on Monday after repairs.\n"
+    seed = _read(SEED.read_text(encoding="utf-8"), SEED)
+    assert isinstance(seed, Article) and seed.outlet == ""  # no outlet given and no URL: none, not "file 000_..."
+    cases = {
+        "source: 000_6f57e6f2eacdf9d5.txt\n": "",  # a file name given as the source is no outlet
+        "source: /home/ana/news/page.html\nsite: Harbour Gazette\n": "Harbour Gazette",  # the next field that is one
+        "source: https://www.reuters.com/world/harbour\n": "reuters.com",  # a URL stands for its host
+        "site: Harbour Gazette\n": "Harbour Gazette",
+        "publisher: Harbour Gazette\nurl: https://gazette.example/a\n": "Harbour Gazette",
+        "source: notes.md\nurl: https://www.gazette.example/a\n": "gazette.example",  # else the URL's host
+    }
+    for front, outlet in cases.items():
+        path = tmp_path / "000_story.txt"
+        article = _read(f"---\n{front}---\nHarbour reopens\n\n{body}", path)
+        assert isinstance(article, Article) and article.outlet == outlet, front
