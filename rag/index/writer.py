@@ -24,8 +24,13 @@ LOCK = ".writer.lock"
 def sole_writer(folder: Path) -> Iterator[None]:
     """Held while one process reads and writes the index in ``folder``; another waits its turn."""
     while True:
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / LOCK, "a+") as lock:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            lock = open(folder / LOCK, "a+")  # noqa: SIM115 - closed by the with below
+        except OSError:  # a read-only index: nothing can write it, and its own error says which index and why
+            yield
+            return
+        with lock:
             _take(lock, folder)
             if _still_there(lock, folder / LOCK):
                 lock.truncate(0)

@@ -155,3 +155,17 @@ def test_upload_with_progress_then_ask_the_new_index(browser, app_url: str, tmp_
     assert "flooded the river valley" in reply.inner_text()
     assert "Floods close the northern bridge" in reply.locator(".nr-chip summary").first.inner_text()
     page.close()
+
+
+def test_empty_question_hint_library_and_watched_tabs(browser, app_url: str) -> None:  # noqa: ANN001
+    page = open_chat(browser, app_url, [])
+    page.locator("#question textarea").fill("   ")
+    page.locator("#question textarea").press("Enter")
+    page.get_by_text("Ask a question about the indexed news.").first.wait_for(timeout=15_000)
+    assert page.locator("#chat .nr-answer").count() == 0  # a hint, not an answer in the conversation
+
+    page.get_by_role("tab", name="Library").click()
+    page.get_by_text("Anti-US armed groups in Iraq").first.wait_for(timeout=15_000)
+    page.get_by_role("tab", name="Watched").click()
+    page.locator("#watched").wait_for(state="visible")
+    assert "Feed or page URL" in page.inner_text("body")

@@ -1,4 +1,5 @@
-"""`newsrag ingest | ask | check | serve | models | llm-server | bench | eval`: the command line.
+"""`newsrag ingest | watch | ask | check | stats | sources | remove | serve | models | llm-server | bench | eval`:
+the command line.
 
 One module per command, each owning its options and its handler. Only argparse is imported at
 start-up; each command imports what it needs, so `newsrag --help` is instant and no command pays for
