@@ -129,7 +129,7 @@ def searchable(engine: Engine) -> tuple[int, int, list[str]]:
 
 def bench_load(sources: list[str], settings: Settings, sessions: int = 8, limit: int = 50, minimum: int = 5,
                baseline_s: float = 20.0, seeds: str = "seeds", json_out: str | None = None,
-               interval: float = 10.0, rounds: int = 4, per_round: int = 5) -> str:
+               interval: float = 30.0, rounds: int = 3, per_round: int = 3) -> str:
     """Run the three phases on a scratch index and return the Markdown report (and JSON when asked)."""
     from rag.ingest.ingest import ingest
 

@@ -164,8 +164,10 @@ def test_empty_question_hint_library_and_watched_tabs(browser, app_url: str) -> 
     page.get_by_text("Ask a question about the indexed news.").first.wait_for(timeout=15_000)
     assert page.locator("#chat .nr-answer").count() == 0  # a hint, not an answer in the conversation
 
-    page.get_by_role("tab", name="Library").click()
-    page.get_by_text("Anti-US armed groups in Iraq").first.wait_for(timeout=15_000)
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Library").click()  # the table loads when the tab opens
+    expect(page.locator("#library-tab")).to_contain_text("Anti-US armed groups in Iraq", timeout=15_000,
+                                                         use_inner_text=True)
     page.get_by_role("tab", name="Watched").click()
-    page.locator("#watched").wait_for(state="visible")
-    assert "Feed or page URL" in page.inner_text("body")
+    expect(page.locator("#watched-tab")).to_contain_text("Feed or page URL", use_inner_text=True)

@@ -14,6 +14,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     bench_sub = bench.add_subparsers(dest="suite", required=True, metavar="SUITE")
     _ingest_and_ask(bench_sub)
     _models_and_sessions(bench_sub)
+    _load(bench_sub)
     _api(bench_sub)
 
 
@@ -63,17 +64,27 @@ def _models_and_sessions(bench_sub: argparse._SubParsersAction) -> None:
     bu.add_argument("--url", help="a running UI to measure instead of starting one")
     bu.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     bu.set_defaults(func=cmd_bench)
+
+
+def _load(bench_sub: argparse._SubParsersAction) -> None:
+    """bench load: chat sessions while news is uploaded, then while a watched feed grows."""
     bl = bench_sub.add_parser("load", help="chat sessions while an ingest runs, against the same sessions alone",
                               description="Serve a scratch index of seeds/ on a free loopback port; N sessions "
                                           "chat through gradio_client, first alone (the baseline), then while "
                                           "--limit articles from TARGETS are uploaded through the UI. Reports "
                                           "throughput, p50/p95/p99, errors, and whether every uploaded article "
-                                          "is found by its own headline afterwards.")
+                                          "is found by its own headline afterwards; then while the server's watcher "
+                                          "ingests a loopback feed that grows every --watch-every seconds, and "
+                                          "how soon each new article is searchable.")
     bl.add_argument("targets", nargs="+", metavar="PATH", help="articles to upload (files, folders, dumps)")
     bl.add_argument("--sessions", type=int, default=8, help="concurrent chat sessions (default 8)")
     bl.add_argument("--limit", type=int, default=50, help="articles uploaded while they chat (default 50)")
     bl.add_argument("--questions", type=int, default=5, help="fewest questions per session and phase (default 5)")
     bl.add_argument("--baseline-seconds", type=float, default=20.0, help="length of the chat-only phase (default 20)")
+    bl.add_argument("--watch-every", type=float, default=30.0, metavar="SECONDS",
+                    help="watch phase: the watcher's interval, and how often the feed grows (default 30)")
+    bl.add_argument("--rounds", type=int, default=3, help="watch phase: times the feed grows (default 3)")
+    bl.add_argument("--per-round", type=int, default=3, help="watch phase: articles added each time (default 3)")
     bl.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     bl.set_defaults(func=cmd_bench, index=None)
 
@@ -106,7 +117,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from rag.benchmarks.load import bench_load
 
         print(bench_load(args.targets, settings_from(args), sessions=args.sessions, limit=args.limit,
-                         minimum=args.questions, baseline_s=args.baseline_seconds, json_out=args.json))
+                         minimum=args.questions, baseline_s=args.baseline_seconds, json_out=args.json,
+                         interval=args.watch_every, rounds=args.rounds, per_round=args.per_round))
     elif args.suite == "ui":
         from rag.benchmarks.ui import bench_ui
 
