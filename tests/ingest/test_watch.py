@@ -143,7 +143,7 @@ def test_running_watcher_finds_new_entries_within_one_interval_and_a_restart_car
         http_server.add("/live.xml", feed({30: "", 31: ""}), RSS, headers={"ETag": '"b"'})
         changed = time.monotonic()
         until(lambda: docs_or_none(engine, "live") == urls(30, 31), 30)
-        assert time.monotonic() - changed < 1 + 5  # one interval, plus the ingest itself
+        assert time.monotonic() - changed < 1 + 10  # one interval, plus the ingest itself on a busy machine
     finally:
         stop.set()
         runner.join()
