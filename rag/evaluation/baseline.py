@@ -30,7 +30,7 @@ def pool_articles(targets: Sequence[str], settings: Settings) -> list[Article]:
 
 def bm25_choice_counts(questions: Sequence[tuple[str, Sequence[str]]], articles: Sequence[Article]) -> list[int | None]:
     """Per (question, choices): the index of the choice most mentioned in the top articles, None on a tie."""
-    from rag.index.keyword import plain_ranker
+    from rag.index.lexical import plain_ranker
 
     texts = [f"{a.title}\n{a.body}" for a in articles]
     rank = plain_ranker(texts)

@@ -15,7 +15,7 @@ from rag.index import manifest
 from rag.index.chroma import drop_server_collection, server_indexes
 from rag.index.errors import StoreError
 from rag.index.index import DocState, Index
-from rag.index.keyword import Filters, KeywordIndex
+from rag.index.lexical import Filters, KeywordIndex
 
 __all__ = ["DocState", "Filters", "Index", "KeywordIndex", "StoreError", "delete_index", "index_exists",
            "list_indexes"]

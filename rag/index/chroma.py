@@ -136,6 +136,11 @@ class Chroma:
             result = self.collection.query(query_embeddings=[vector], n_results=n, ids=ids, include=[])
         return list(result["ids"][0])
 
+    def records(self, ids: list[str]) -> dict[str, Any]:
+        """Passages and metadata of these ids, without vectors (the keyword side catching up)."""
+        with self.errors():
+            return self.collection.get(ids=ids, include=["documents", "metadatas"])
+
     def get(self, ids: list[str]) -> dict[str, Any]:
         """Passages, metadata and vectors of these ids (those the collection has)."""
         with self.errors():

@@ -24,8 +24,9 @@ from rag.config import Settings
 from rag.index import keyword, manifest
 from rag.index.chroma import Chroma
 from rag.index.errors import missing
-from rag.index.keyword import Filters, KeywordIndex
+from rag.index.lexical import Filters, KeywordIndex
 from rag.index.schema import chunk_metadata, to_hit, utc_now
+from rag.index.segments import Row
 from rag.types import Chunk, Hit
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ class Index:
         self.manifest: dict[str, Any] = self.chroma.manifest
         self._folder = keyword.folder_of(self.dir)
         self._built: KeywordIndex | None = None
+        self._segments: keyword.Segments = {}  # loaded keyword segments, reused by the next generation
+        self._written: tuple[list[Row], set[str]] | None = None  # inside writing(): passages added, ids deleted
         self._lock = threading.RLock()
 
     def check(self, settings: Settings, dimension: int) -> None:
@@ -97,27 +100,44 @@ class Index:
 
     @contextmanager
     def writing(self, changes: bool) -> Iterator[None]:
-        """Wrap an ingest's writes: the keyword side marked stale while they run, rebuilt once after.
+        """Wrap an ingest's writes: the keyword side marked stale while they run, then one segment added
+        with what they wrote and deleted.
 
-        A run that writes nothing neither marks nor rebuilds (re-ingesting an unchanged corpus stays
-        cheap) unless a killed run left the index stale; then this run finishes the job. If the writes
-        raise, the marker says so and the next query rebuilds.
+        A run that writes nothing neither marks nor adds (re-ingesting an unchanged corpus stays cheap)
+        unless a killed run left the index stale; then this run finishes the job. If the writes raise, the
+        marker says so and the next query catches up.
         """
         if not changes and keyword.marker(self._folder) is None:
             yield
             return
         token = uuid.uuid4().hex
         keyword.mark(self._folder, token, os.getpid())
+        self._written = ([], set())
         try:
             self.chroma.bump_revision()
             yield
         except BaseException:
             keyword.mark(self._folder, token, None)
             raise
+        finally:
+            rows, deleted = self._written
+            self._written = None
         self.chroma.bump_revision()
         with self._lock:
-            self._built = keyword.build(self._folder, self.chroma)
+            self._built = self._after_write(rows, deleted)
             keyword.clear(self._folder, token)
+
+    def _after_write(self, rows: list[Row], deleted: set[str]) -> KeywordIndex:
+        """The keyword side with one write's segment added; caught up by ids if the count still differs
+        (a killed run's writes before this one, or another process writing the same server collection)."""
+        built, _ = self._loaded()
+        if built is None:
+            return keyword.build(self._folder, self.chroma, self._segments)
+        revision = self.chroma.revision() if self.remote else ""
+        built = keyword.update(self._folder, built, rows, deleted, revision, self._segments)
+        if len(built) != self.count():
+            built = keyword.catch_up(self._folder, self.chroma, built, self._segments)
+        return built
 
     def upsert(self, chunks: list[Chunk], vectors: np.ndarray, sources: list[str],
                first_ingested: Sequence[str | None] | None = None) -> None:
@@ -130,18 +150,28 @@ class Index:
         with self.chroma.errors():
             self.chroma.collection.upsert(ids=[c.id for c in chunks], embeddings=vectors,
                                           documents=[c.text for c in chunks], metadatas=metadatas)
+        if self._written is not None:
+            self._written[0].extend(keyword.row_of(c.id, c.text, m) for c, m in zip(chunks, metadatas, strict=True))
+            self._written[1].update(c.id for c in chunks)  # a passage written again replaces its older row
 
     def drop_other_versions(self, doc_id: str, keep: str) -> None:
         """Remove a document's stale chunks, after its new version is fully written."""
-        with self.chroma.errors():
-            self.chroma.collection.delete(where={"$and": [{"doc_id": doc_id}, {"version": {"$ne": keep}}]})
+        self._delete({"$and": [{"doc_id": doc_id}, {"version": {"$ne": keep}}]})
 
     def delete_docs(self, doc_ids: Iterable[str]) -> None:
         """Remove documents entirely (pruning)."""
         ids = list(doc_ids)
         for i in range(0, len(ids), 500):
-            with self.chroma.errors():
-                self.chroma.collection.delete(where={"doc_id": {"$in": ids[i : i + 500]}})
+            self._delete({"doc_id": {"$in": ids[i : i + 500]}})
+
+    def _delete(self, where: dict[str, Any]) -> None:
+        """Delete the passages ``where`` picks, by id, so the keyword side's next segment can delete them too."""
+        with self.chroma.errors():
+            ids = self.chroma.collection.get(where=where, include=[])["ids"]
+            if ids:
+                self.chroma.collection.delete(ids=ids)
+        if self._written is not None:
+            self._written[1].update(ids)
 
     def doc_states(self) -> dict[str, DocState]:
         """The state of every document in the collection, from the chunks' metadata."""
@@ -173,26 +203,27 @@ class Index:
                 yield to_hit(cid, document, meta)
 
     def keyword(self) -> KeywordIndex:
-        """The live keyword side, reloaded when its build changed and rebuilt when it is out of step.
+        """The live keyword side, reloaded when its generation changed and caught up when it is out of step.
 
-        Rebuilt here (once, with a warning) only when a killed or failed ingest left it stale, when it
-        is missing or unreadable, or when its passage count differs from Chroma's while no ingest
-        writes; on a server, when another process's ingest changed the collection's revision.
+        Caught up here (once, with a warning, by the ids that differ) when a killed or failed ingest left
+        it stale, or when its passage count differs from Chroma's while no ingest writes; on a server, when
+        another process's ingest changed the collection's revision. Built anew only when it is missing or
+        unreadable.
         """
         self.chroma.follow_other_writers()  # another process may have ingested since
         with self._lock:
             found = keyword.marker(self._folder)
             running = found is not None and keyword.held(found)
-            if found is not None and not running:
-                return self._rebuild("was left stale by an interrupted ingest", found.get("token"))
             built, problem = self._loaded()
+            if found is not None and not running and built is not None:
+                return self._catch_up("was left stale by an interrupted ingest", built, found.get("token"))
             if built is None:
-                return self._rebuild(problem, None)
+                return self._rebuild(problem, None)  # nothing to catch up from
             if self.remote:  # other processes write there: follow the server's revision, not the count
                 fresh = running or built.revision == self.chroma.revision()
-                return built if fresh else self._rebuild("", None)
+                return built if fresh else self._catch_up("", built)
             if not running and len(built) != (count := self.count()):
-                return self._rebuild(f"has {len(built)} passages but Chroma has {count}", None)
+                return self._catch_up(f"has {len(built)} passages but Chroma has {count}", built)
             return built
 
     def _loaded(self) -> tuple[KeywordIndex | None, str]:
@@ -201,7 +232,7 @@ class Index:
             return None, "is missing"
         if self._built is None or self._built.stamp != stamp:
             try:
-                self._built = keyword.load_build(self._folder, stamp)
+                self._built = keyword.load_build(self._folder, stamp, self._segments)
             except (OSError, ValueError, KeyError) as exc:
                 return None, f"cannot be read ({exc})"
         return self._built, ""
@@ -216,7 +247,14 @@ class Index:
         if reason:
             level = logging.WARNING if self.count() else logging.DEBUG  # an empty index has nothing to lose
             keyword.log.log(level, "keyword index of %s %s: rebuilding it from the Chroma collection", self.dir, reason)
-        self._built = keyword.build(self._folder, self.chroma)
+        self._built = keyword.build(self._folder, self.chroma, self._segments)
+        keyword.clear(self._folder, token)
+        return self._built
+
+    def _catch_up(self, reason: str, built: KeywordIndex, token: str | None = None) -> KeywordIndex:
+        if reason:
+            keyword.log.warning("keyword index of %s %s: catching up with the Chroma collection", self.dir, reason)
+        self._built = keyword.catch_up(self._folder, self.chroma, built, self._segments)
         keyword.clear(self._folder, token)
         return self._built
 
@@ -248,17 +286,9 @@ class Index:
 
     def stats(self) -> dict[str, Any]:
         """What the index holds: articles, passages, outlets, publication range, size on disk, model."""
-        docs, outlets, days = set(), set(), []
-        for page in self.chroma.pages(["metadatas"]):
-            for meta in page["metadatas"]:
-                docs.add(str(meta["doc_id"]))
-                outlets.add(str(meta.get("outlet") or ""))
-                days += [str(meta["published"])] if meta.get("published") else []
-        size = sum(f.stat().st_size for f in self.dir.rglob("*") if f.is_file()) if self.dir.is_dir() else 0
-        return {"index": self.name, "location": self.location, "articles": len(docs), "passages": self.count(),
-                "outlets": len(outlets - {""}), "first_published": min(days, default=None),
-                "last_published": max(days, default=None), "bytes_on_disk": size,
-                "embed_model": self.manifest.get("embed_model"), "dimension": self.manifest.get("dimension")}
+        from rag.index.library import stats
+
+        return stats(self)
 
     def outlets(self) -> list[str]:
         """The outlets the index holds, sorted."""

@@ -1,27 +1,25 @@
 """The BM25 keyword index beside Chroma: rare names and exact terms that embeddings blur.
 
-It lives in ``<index>/keyword/`` as immutable builds (``<stamp>/``) and a ``CURRENT`` file naming
-the live one: a rebuild is written aside and swapped in by one atomic rename, so readers never
-see half an index. A build holds the BM25 matrices (bm25s), the chunk ids in row order and
-per-chunk ``published_int`` and ``outlet`` arrays and every passage's event dates (one row per
-span): date and outlet filters become a weight mask.
+It lives in ``<index>/keyword/`` as immutable segments (``s-<stamp>/``, see ``rag.index.segments``) and
+generations (``g-<stamp>.json``, the segments that make up the index, in order); a ``CURRENT`` file names
+the live generation. An ingest that writes adds one segment (its passages, and the ids it deleted or
+replaced) and a generation naming it after the others, swapped in by one atomic rename, so readers
+never see half an index and a write costs what it wrote, not the whole index. Past ``MAX_SEGMENTS``
+the segments are merged into one by adding up their counts (nothing is tokenised again).
 
-Chroma stays the single source of truth: the index is rebuilt from the collection after an
-ingest that wrote something (never per query).
+Chroma stays the single source of truth. Every ingest that writes changes a revision token in the
+collection's metadata, before its first write and after its last. On a Chroma server shared by
+several processes (or machines), each keeps its own keyword index in its own index folder; a process
+whose generation was made from another revision catches up on its next query by the ids that differ:
+it lists the collection's ids, reads only the passages it lacks and deletes those gone (an embedded
+store's readers share the folder, so they just load the new generation's new segments). While an
+ingest writes, a ``STALE`` marker names its process; a marker whose process is gone means a killed
+run, and the next query catches up the same way (a run that failed marks it abandoned, with the same
+effect). A passage count different from Chroma's (with no ingest running) means the same. Only a
+missing or unreadable keyword side is built anew from the whole collection.
 
-Every ingest that writes changes a revision token in the collection's metadata, before its
-first write and after its last. On a Chroma server shared by several processes (or machines),
-each keeps its own keyword index in its own index folder, and a process whose build was made
-from another revision rebuilds from the server once, on its next query (an embedded store's
-readers use the token to reopen Chroma: see ``Chroma.follow_other_writers``). While another process's
-ingest runs, this one's keyword side may lag behind the dense side by that ingest's writes,
-never more (the dense side, read from the server, is always current). While an ingest writes, a
-``STALE`` marker names its process; a marker whose process is gone means a killed run, and the next
-query rebuilds the index once (a run that failed marks it abandoned, with the same effect). A chunk
-count different from Chroma's (with no ingest running) means the same.
-
-These are the keyword side's files and rules; ``rag.index.Index`` holds the loaded build and decides
-when to rebuild.
+These are the keyword side's files and rules; ``rag.index.Index`` holds the loaded generation and
+decides when to catch up.
 """
 
 from __future__ import annotations
@@ -32,14 +30,13 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from rag.index.lexical import KeywordIndex, tokenizer
 from rag.index.schema import to_hit
+from rag.index.segments import Row, Segment, assemble, merged
 
 if TYPE_CHECKING:
     from rag.index.chroma import Chroma
@@ -49,125 +46,8 @@ log = logging.getLogger(__name__)
 FOLDER = "keyword"
 CURRENT = "CURRENT"
 STALE = "STALE"
-
-
-def _bm25s() -> Any:
-    try:
-        import bm25s
-        import Stemmer  # noqa: F401 (PyStemmer: checked here so the error names the package)
-    except ImportError as exc:
-        raise ImportError("the keyword index needs bm25s and PyStemmer: pip install bm25s PyStemmer") from exc
-    return bm25s
-
-
-def _tokenizer() -> Any:
-    """English stopwords and Snowball stems; a fresh one per call (PyStemmer is not thread-safe)."""
-    import Stemmer
-
-    return _bm25s().tokenization.Tokenizer(stemmer=Stemmer.Stemmer("english"), stopwords="en")
-
-
-def query_terms(text: str) -> list[str]:
-    """The stems BM25 matches a question by, as the corpus was tokenised."""
-    return _tokenizer().tokenize([text], return_as="string", show_progress=False)[0]
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    """Which passages a search may return; dates are yyyymmdd integers, None for no bound.
-
-    ``start``/``end`` bound the publication date (the as-of date, --from/--to). ``asked`` is the
-    window a question asks about, (first day, last day, last publication day of reports on it):
-    a passage is in it when one of its event dates falls in the window, or when it was published
-    between the first day and the last publication day.
-    """
-
-    start: int | None = None
-    end: int | None = None
-    outlet: str | None = None
-    asked: tuple[int, int, int] | None = None
-
-    @property
-    def empty(self) -> bool:
-        return self == Filters()
-
-
-@dataclass
-class KeywordIndex:
-    """One loaded build: BM25 rows align with ``ids``, ``published`` and ``outlets``; ``events`` holds
-    (row, first day, last day) for each event date a passage mentions."""
-
-    stamp: str
-    ids: list[str]
-    published: np.ndarray  # int32 yyyymmdd, 0 for undated
-    outlets: np.ndarray  # str
-    events: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int32))
-    bm25: Any = None  # bm25s.BM25; None for an empty index
-    revision: str = ""  # the server collection's revision it was built from ("" when embedded)
-    outlet_names: dict[str, str] = field(init=False, repr=False)  # casefolded -> stored spelling
-    oldest: int = field(init=False)
-    newest: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.outlet_names = {str(o).casefold(): str(o) for o in set(self.outlets.tolist())}
-        empty = len(self.published) == 0
-        self.oldest, self.newest = (0, 0) if empty else (int(self.published.min()), int(self.published.max()))
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def narrowing(self, filters: Filters) -> Filters:
-        """Only the filters that exclude something here: a no-op filter still costs a full scan."""
-        start, end, outlet = filters.start, filters.end, filters.outlet
-        return Filters(start if start is not None and self.oldest < start else None,
-                       end if end is not None and self.newest > end else None,
-                       outlet if outlet is not None and set(self.outlet_names.values()) != {outlet} else None,
-                       filters.asked)
-
-    def mask(self, filters: Filters) -> np.ndarray:
-        """1.0 for rows the filters keep, 0.0 for the rest (bm25s multiplies scores by it)."""
-        keep = (self.published >= (filters.start or 0)) & (self.published <= (filters.end or 99991231))
-        if filters.outlet is not None:
-            keep &= self.outlets == filters.outlet
-        if filters.asked is not None:
-            first, last, reported = filters.asked
-            asked = (self.published >= first) & (self.published <= reported)
-            rows, starts, ends = self.events.T
-            asked[rows[(starts <= last) & (ends >= first)]] = True
-            keep &= asked
-        return keep.astype(np.float32)
-
-    def search(self, query: str, n: int, filters: Filters = Filters()) -> list[tuple[str, float]]:
-        """Up to ``n`` (chunk id, BM25 score) pairs matching at least one query term, best first."""
-        if self.bm25 is None or n <= 0:
-            return []
-        terms = [t for t in query_terms(query) if t in self.bm25.vocab_dict]
-        if not terms:
-            return []
-        rows, scores = self.bm25.retrieve([terms], k=min(n, len(self.ids)), show_progress=False,
-                                          weight_mask=None if filters.empty else self.mask(filters))
-        return [(self.ids[int(r)], float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
-
-    def outlet_named(self, name: str) -> str:
-        """The stored spelling of an outlet, matched case-insensitively ("reuters" -> "Reuters")."""
-        if name in self.outlet_names.values():
-            return name
-        return self.outlet_names.get(name.casefold(), name)
-
-
-def plain_ranker(texts: Sequence[str]) -> Callable[[str, int], list[int]]:
-    """Plain BM25 over whole texts (bm25s's defaults: English stopwords, no stems), as a function from a
-    query and a depth to the best texts' positions: the evaluation's baseline, not newsrag's retrieval."""
-    bm25s = _bm25s()
-    retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenize(list(texts), stopwords="en", show_progress=False), show_progress=False)
-
-    def rank(query: str, k: int) -> list[int]:
-        top, _ = retriever.retrieve(bm25s.tokenize([query], stopwords="en", show_progress=False),
-                                    k=min(k, len(texts)), show_progress=False)
-        return [int(doc) for doc in top[0]]
-
-    return rank
+MAX_SEGMENTS = 8  # a generation with more is merged into one: loading stays a few files
+Segments = dict[str, "Segment"]  # loaded segments by name, reused across generations
 
 
 def folder_of(index_dir: Path) -> Path:
@@ -189,66 +69,115 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _records(chroma: Chroma) -> list[tuple[str, str, dict[str, Any]]]:
-    return [row for page in chroma.pages(["documents", "metadatas"])
-            for row in zip(page["ids"], page["documents"], page["metadatas"], strict=True)]
+def _records(chroma: Chroma, ids: list[str] | None = None) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every passage of the collection (or those of ``ids``, a page at a time), with its metadata."""
+    if ids is None:
+        pages = chroma.pages(["documents", "metadatas"])
+    else:
+        pages = (chroma.records(ids[i : i + 5000]) for i in range(0, len(ids), 5000))
+    return [row for page in pages for row in zip(page["ids"], page["documents"], page["metadatas"], strict=True)]
 
 
-def _write_build(path: Path, chroma: Chroma) -> None:
-    """Tokenise title + passage (what the embedder sees, too); save BM25 and the filter arrays.
-
-    The revision is read before the records: a write that lands during the read leaves this build
-    marked with the older revision, so it is rebuilt again rather than trusted.
-    """
-    revision = chroma.revision() if chroma.url else ""
-    records = _records(chroma)
-    path.mkdir(parents=True)
-    if records:
-        bm25s = _bm25s()
-        texts = [f"{meta.get('title') or ''}\n{document}" for _, document, meta in records]
-        bm25 = bm25s.BM25()
-        bm25.index(_tokenizer().tokenize(texts, return_as="tuple", show_progress=False), show_progress=False)
-        bm25.save(str(path), show_progress=False)
-    published = [int(meta.get("published_int") or 0) for _, _, meta in records]
-    np.save(path / "published.npy", np.asarray(published, dtype=np.int32))
-    events = [(row, int(f"{a:%Y%m%d}"), int(f"{b:%Y%m%d}")) for row, (cid, document, meta) in enumerate(records)
-              for a, b in to_hit(cid, document, meta).events]
-    np.save(path / "events.npy", np.asarray(events, dtype=np.int32).reshape(-1, 3))
-    outlets = [str(meta.get("outlet") or "") for _, _, meta in records]
-    (path / "chunks.json").write_text(json.dumps({"ids": [r[0] for r in records], "outlets": outlets,
-                                                  "revision": revision}))
+def row_of(chunk_id: str, document: str, meta: dict[str, Any]) -> Row:
+    """A stored passage as the keyword side keeps it: headline and text, filter fields, event spans."""
+    events = tuple((int(f"{a:%Y%m%d}"), int(f"{b:%Y%m%d}")) for a, b in to_hit(chunk_id, document, meta).events)
+    return Row(chunk_id, f"{meta.get('title') or ''}\n{document}", int(meta.get("published_int") or 0),
+               str(meta.get("outlet") or ""), events)
 
 
-def _sweep(folder: Path, keep: set[str | None]) -> None:
-    """Remove old builds; the previous one stays for readers that are still loading it."""
-    hour_ago = time.time() - 3600
-    for path in folder.iterdir():
-        leftover_tmp = path.name.startswith(".tmp-") and path.stat().st_mtime < hour_ago
-        if path.is_dir() and path.name not in keep and (leftover_tmp or not path.name.startswith(".")):
-            shutil.rmtree(path, ignore_errors=True)
+def _generation(folder: Path, stamp: str) -> dict[str, Any]:
+    return json.loads((folder / f"{stamp}.json").read_text())
 
 
-def load_build(folder: Path, stamp: str) -> KeywordIndex:
-    """One build read from disk."""
-    path = folder / stamp
-    chunks = json.loads((path / "chunks.json").read_text())
-    bm25 = _bm25s().BM25.load(str(path), show_progress=False) if chunks["ids"] else None
-    return KeywordIndex(stamp=stamp, ids=chunks["ids"], published=np.load(path / "published.npy"),
-                        outlets=np.asarray(chunks["outlets"], dtype=str), events=np.load(path / "events.npy"),
-                        bm25=bm25, revision=chunks.get("revision", ""))
+def _new_stamp() -> str:
+    return f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
 
 
-def build(folder: Path, chroma: Chroma) -> KeywordIndex:
-    """Rebuild from the Chroma collection aside, swap it in atomically, drop builds older than the last."""
+def _save_segment(folder: Path, segment: Segment) -> str:
+    """Write a segment aside and rename it into place: a half-written one is never named by a generation."""
+    name = f"s-{_new_stamp()}"
+    tmp = folder / f".tmp-{name}"
+    segment.save(tmp)
+    os.rename(tmp, folder / name)
+    return name
+
+
+def _publish(folder: Path, segments: list[str], revision: str, cache: Segments) -> KeywordIndex:
+    """Name a new generation (its segments, in order) as the live one, atomically; sweep the old."""
     folder.mkdir(parents=True, exist_ok=True)
     previous = current_stamp(folder)
-    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    tmp = folder / f".tmp-{stamp}"
-    _write_build(tmp, chroma)
-    os.rename(tmp, folder / stamp)
+    stamp = f"g-{_new_stamp()}"
+    _write_atomic(folder / f"{stamp}.json", json.dumps({"segments": segments, "revision": revision}))
     _write_atomic(folder / CURRENT, stamp + "\n")
-    _sweep(folder, keep={stamp, previous})
-    return load_build(folder, stamp)
+    _sweep(folder, stamp, previous)
+    return load_build(folder, stamp, cache)
+
+
+def _sweep(folder: Path, stamp: str, previous: str | None) -> None:
+    """Remove generations and segments neither the live generation nor the one before uses (readers may
+    still be loading that one); an old single-build folder goes the same way."""
+    keep = {stamp, previous}
+    names = {name for gen in keep if gen and (folder / f"{gen}.json").exists()
+             for name in _generation(folder, gen)["segments"]}
+    hour_ago = time.time() - 3600
+    for path in folder.iterdir():
+        if path.name in (CURRENT, STALE) or path.stem in keep or path.name in names:
+            continue
+        if path.name.startswith(".tmp-") and path.stat().st_mtime >= hour_ago:
+            continue  # another process is writing it now
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def load_build(folder: Path, stamp: str, cache: Segments | None = None) -> KeywordIndex:
+    """One generation read from disk; segments already in ``cache`` are not read again."""
+    generation = _generation(folder, stamp)
+    cache = {} if cache is None else cache
+    segments = []
+    for name in generation["segments"]:
+        if name not in cache:
+            cache[name] = Segment.load(folder / name)
+        segments.append(cache[name])
+    for name in set(cache) - set(generation["segments"]):
+        del cache[name]
+    postings = assemble(segments)
+    return KeywordIndex(stamp=stamp, ids=postings.ids, published=postings.published, outlets=postings.outlets,
+                        events=postings.events, postings=postings, revision=generation.get("revision", ""))
+
+
+def build(folder: Path, chroma: Chroma, cache: Segments | None = None) -> KeywordIndex:
+    """Build anew from the whole Chroma collection: one segment (the full rebuild, for a missing or
+    unreadable keyword side).
+
+    The revision is read before the records: a write that lands during the read leaves this build
+    marked with the older revision, so it is caught up again rather than trusted.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    revision = chroma.revision() if chroma.url else ""
+    segment = Segment.of([row_of(*r) for r in _records(chroma)], [], tokenizer())
+    return _publish(folder, [_save_segment(folder, segment)], revision, {} if cache is None else cache)
+
+
+def update(folder: Path, live: KeywordIndex, rows: Sequence[Row], deleted: Iterable[str], revision: str,
+           cache: Segments) -> KeywordIndex:
+    """Add one write's passages and deletions as a segment after ``live``'s; past ``MAX_SEGMENTS`` they are
+    merged into one (no tokenising: counts are added up)."""
+    names = _generation(folder, live.stamp)["segments"]
+    names = [*names, _save_segment(folder, Segment.of(rows, sorted(set(deleted)), tokenizer()))]
+    if len(names) > MAX_SEGMENTS:
+        for name in names:
+            cache.setdefault(name, Segment.load(folder / name))
+        names = [_save_segment(folder, merged([cache[name] for name in names]))]
+    return _publish(folder, names, revision, cache)
+
+
+def catch_up(folder: Path, chroma: Chroma, live: KeywordIndex, cache: Segments) -> KeywordIndex:
+    """Bring ``live`` in step with the collection by the ids that differ: passages written elsewhere (another
+    process, a killed run) are read and added, those gone are deleted; nothing else is read again."""
+    revision = chroma.revision() if chroma.url else ""
+    stored = {cid for page in chroma.pages([]) for cid in page["ids"]}
+    have = set(live.ids)
+    added = sorted(stored - have)
+    return update(folder, live, [row_of(*r) for r in _records(chroma, added)], have - stored, revision, cache)
 
 
 def marker(folder: Path) -> dict[str, Any] | None:

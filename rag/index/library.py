@@ -153,3 +153,18 @@ def remove(index: Index, docs: Iterable[Document]) -> list[Document]:
         with sole_writer(index.dir), index.writing(changes=True):
             index.delete_docs(d.doc_id for d in gone)
     return gone
+
+
+def stats(index: Index) -> dict[str, Any]:
+    """What the index holds: articles, passages, outlets, publication range, size on disk, model."""
+    docs, outlets, days = set(), set(), []
+    for page in index.chroma.pages(["metadatas"]):
+        for meta in page["metadatas"]:
+            docs.add(str(meta["doc_id"]))
+            outlets.add(str(meta.get("outlet") or ""))
+            days += [str(meta["published"])] if meta.get("published") else []
+    size = sum(f.stat().st_size for f in index.dir.rglob("*") if f.is_file()) if index.dir.is_dir() else 0
+    return {"index": index.name, "location": index.location, "articles": len(docs), "passages": index.count(),
+            "outlets": len(outlets - {""}), "first_published": min(days, default=None),
+            "last_published": max(days, default=None), "bytes_on_disk": size,
+            "embed_model": index.manifest.get("embed_model"), "dimension": index.manifest.get("dimension")}

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.index.keyword import Filters
+from rag.index.lexical import Filters
 from rag.query.timescope import REPORT_LAG_DAYS, strip_time, time_scope
 from rag.types import Hit
 

@@ -9,7 +9,8 @@ import pytest
 
 from rag.config import Settings
 from rag.engine import Engine
-from rag.index import Index, keyword
+from rag.index import Index, keyword, lexical
+from rag.index.segments import Segment
 from rag.ingest.ingest import ingest
 from tests.ingest.test_ingest import write_article
 
@@ -43,9 +44,8 @@ def test_ingest_builds_the_index_on_disk_in_step_with_chroma(settings: Settings,
         write_article(folder, n)
     ingest([str(folder)], Engine(settings), progress=False)
     kw_dir = keyword.folder_of(settings.index_dir)
-    build = kw_dir / stamp(settings)
-    assert {"chunks.json", "published.npy", "vocab.index.json", "params.index.json"} <= {
-        p.name for p in build.iterdir()}
+    [segment] = json.loads((kw_dir / f"{stamp(settings)}.json").read_text())["segments"]
+    assert {"rows.json", "arrays.npz"} == {p.name for p in (kw_dir / segment).iterdir()}
     assert not (kw_dir / keyword.STALE).exists()
     index = store_of(settings).keyword()
     assert set(index.ids) == chroma_ids(settings) and len(index.ids) == len(index.published)
@@ -81,8 +81,12 @@ def test_update_and_prune_leave_no_stale_ids(settings: Settings, folder: Path) -
     assert stamp(settings) != first and set(index.ids) == chroma_ids(settings) != old_ids
     [(hit, _)] = index.search("zanzibarite", 5)
     assert doc_of(settings, hit).endswith(paths[0].name) and hit not in old_ids
-    builds = [p.name for p in keyword.folder_of(settings.index_dir).iterdir() if p.is_dir()]
-    assert sorted(builds) == sorted([first, stamp(settings)]), "only the live build and the one before stay"
+    kw_dir = keyword.folder_of(settings.index_dir)
+    segments = json.loads((kw_dir / f"{stamp(settings)}.json").read_text())["segments"]
+    assert len(segments) == 2, "the update added a segment: nothing was tokenised again"
+    assert old_ids - chroma_ids(settings) <= set(Segment.load(kw_dir / segments[1]).deleted)
+    left = {p.name.removesuffix(".json") for p in kw_dir.iterdir() if p.name.startswith(("g-", "s-"))}
+    assert left == {first, stamp(settings), *segments}, "only the live generation and the one before stay"
 
 
 def test_killed_run_leaves_it_stale_and_the_next_query_rebuilds_once(
@@ -173,7 +177,7 @@ def test_filters_work_as_a_weight_mask(settings: Settings, tmp_path: Path) -> No
     index = store_of(settings).keyword()
 
     def outlets_found(**filters: object) -> list[str]:
-        found = dict(index.search("harbour budget", 10, keyword.Filters(**filters)))  # type: ignore[arg-type]
+        found = dict(index.search("harbour budget", 10, lexical.Filters(**filters)))  # type: ignore[arg-type]
         return sorted(str(index.outlets[index.ids.index(i)]) for i in found)
 
     assert outlets_found() == ["Alpha", "Alpha", "Beta", "Gamma"]
@@ -184,5 +188,5 @@ def test_filters_work_as_a_weight_mask(settings: Settings, tmp_path: Path) -> No
     assert index.search("nothing matches zyzzyva", 10) == []
     assert index.outlet_named("alpha") == "Alpha" and index.outlet_named("Nobody") == "Nobody"
     # filters that exclude nothing are dropped before they reach Chroma; the undated row makes a start count
-    assert index.narrowing(keyword.Filters(None, 20231009, "Alpha")) == keyword.Filters(None, None, "Alpha")
-    assert index.narrowing(keyword.Filters(20231001, 20231005)) == keyword.Filters(20231001, 20231005)
+    assert index.narrowing(lexical.Filters(None, 20231009, "Alpha")) == lexical.Filters(None, None, "Alpha")
+    assert index.narrowing(lexical.Filters(20231001, 20231005)) == lexical.Filters(20231001, 20231005)

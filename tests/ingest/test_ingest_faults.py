@@ -37,7 +37,8 @@ POINTS = {
     "some old versions dropped": ("rag.index.index", "Index.drop_other_versions", "after", 3),
     "before pruning": ("rag.index.index", "Index.delete_docs", "before", 1),
     "pruned, keyword not rebuilt": ("rag.index.index", "Index.delete_docs", "after", 1),
-    "keyword build written aside": ("rag.index.keyword", "_write_build", "after", 1),
+    "keyword segment written aside": ("rag.index.keyword", "_save_segment", "after", 1),
+    "keyword generation written, not live": ("rag.index.keyword", "_write_atomic", "after", 1),
     "keyword swapped in, marker left": ("rag.index.keyword", "_write_atomic", "after", 2),
 }
 
