@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rag.interfaces.cli import bench_store
 from rag.interfaces.cli.common import settings_from
 
 
@@ -16,20 +17,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     _models_and_sessions(bench_sub)
     _load(bench_sub)
     _api(bench_sub)
-    _keyword(bench_sub)
-
-
-def _keyword(bench_sub: argparse._SubParsersAction) -> None:
-    """bench keyword: one write's cost on the keyword side against a full rebuild."""
-    bk = bench_sub.add_parser("keyword", help="keyword side: adding articles vs rebuilding it whole",
-                              description="On a scratch copy of an embedded index: rebuild the keyword side from "
-                                          "the whole collection (the baseline), ingest --articles new articles "
-                                          "from TARGETS and time the keyword side's share of that write, then a "
-                                          "reader catching up on it.")
-    bk.add_argument("targets", nargs="+", metavar="PATH", help="where the new articles come from (files, dumps)")
-    bk.add_argument("--index", help="index to copy (default: RAG_INDEX or 'default')")
-    bk.add_argument("--articles", type=int, default=100, help="new articles in the write (default 100)")
-    bk.set_defaults(func=cmd_bench)
+    bench_store.add(bench_sub)
 
 
 def _ingest_and_ask(bench_sub: argparse._SubParsersAction) -> None:
@@ -121,11 +109,7 @@ def _api(bench_sub: argparse._SubParsersAction) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run a benchmark suite and print its figures as Markdown."""
-    if args.suite == "keyword":
-        from rag.benchmarks.keyword import bench_keyword
-
-        print(bench_keyword(settings_from(args), args.targets, args.articles))
-    elif args.suite == "api":
+    if args.suite == "api":
         from rag.benchmarks.api import bench_api, default_questions
         from rag.benchmarks.ask import load_questions
 
