@@ -36,7 +36,7 @@ def bench_keyword(settings: Settings, sources: list[str], articles: int = 100) -
         reader = Index(scratch)
         reader.keyword()
         timed: dict[str, float] = {}
-        _time_after_write(index, timed)
+        time_after_write(index, timed)
         report = ingest(sources, engine, progress=False, reader=_first(articles))
         started = time.perf_counter()
         caught = reader.keyword()
@@ -47,7 +47,7 @@ def bench_keyword(settings: Settings, sources: list[str], articles: int = 100) -
     return _markdown(figures, settings.index)
 
 
-def _time_after_write(index: Any, timed: dict[str, float]) -> None:
+def time_after_write(index: Any, timed: dict[str, float]) -> None:
     """Record how long the keyword side's part of the next write takes."""
     original = index._after_write
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from rag.benchmarks.common import machine, percentile
-from rag.benchmarks.keyword import _time_after_write
+from rag.benchmarks.keyword import time_after_write
 from rag.config import Settings
 from rag.engine import Engine
 from rag.types import Article, Chunk
@@ -74,7 +74,7 @@ def fill(settings: Settings, source: dict[str, Any], passages: int, per_write: i
     writes = []
     for start in range(0, passages, per_write):
         timed: dict[str, float] = {}
-        _time_after_write(index, timed)
+        time_after_write(index, timed)
         began = time.perf_counter()
         with index.writing(changes=True):
             for low in range(start, min(passages, start + per_write), 5000):
@@ -105,7 +105,7 @@ def update_cost(settings: Settings, source: dict[str, Any], passages: int) -> di
 
     index = Index(settings)
     timed: dict[str, float] = {}
-    _time_after_write(index, timed)
+    time_after_write(index, timed)
     with index.writing(changes=True):
         chunks, vectors = made_up(source, passages, 100 * PER_ARTICLE)
         index.upsert(chunks, vectors, ["bench"] * len(chunks))

@@ -33,9 +33,7 @@ def sole_writer(folder: Path) -> Iterator[None]:
         with lock:
             _take(lock, folder)
             if _still_there(lock, folder / LOCK):
-                lock.truncate(0)
-                lock.write(str(os.getpid()))
-                lock.flush()
+                own(lock)
                 try:
                     yield
                 finally:
@@ -44,13 +42,27 @@ def sole_writer(folder: Path) -> Iterator[None]:
         # the index was deleted (an ingest that added nothing) while we waited: lock its new folder
 
 
-def _take(lock: IO[str], folder: Path) -> None:
+def holder(lock: IO[str]) -> str | None:
+    """Take ``lock`` (a file opened "a+") if it is free: None; else the pid its holder wrote, so a message
+    can say who holds it. The kernel frees it when the holder exits, even by SIGKILL."""
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         lock.seek(0)
-        log.warning("waiting for another process (pid %s) to finish writing to %s", lock.read().strip() or "?",
-                    folder)
+        return lock.read().strip() or "?"
+    return None
+
+
+def own(lock: IO[str]) -> None:
+    """Write this process's pid into a lock it holds, for the messages of those who wait."""
+    lock.truncate(0)
+    lock.write(str(os.getpid()))
+    lock.flush()
+
+
+def _take(lock: IO[str], folder: Path) -> None:
+    if (pid := holder(lock)) is not None:
+        log.warning("waiting for another process (pid %s) to finish writing to %s", pid, folder)
         fcntl.flock(lock, fcntl.LOCK_EX)
 
 

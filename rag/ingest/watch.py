@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from copy import copy
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -155,7 +156,5 @@ class Watcher:
         runs = [w.next_run for w in self.watchlist.load().values() if w.next_run]
         if not runs:
             return IDLE_CHECK
-        from datetime import datetime
-
         wait = (min(datetime.fromisoformat(r) for r in runs) - now()).total_seconds()
         return max(0.0, min(wait, IDLE_CHECK))

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from rag.index.writer import holder, own
+
 FILE = "watch.json"
 MAX_BACKOFF = 6 * 3600.0  # a failing source is retried at least this often (or at its own interval, if longer)
 _EVERY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)\s*$", re.I)
@@ -122,16 +124,10 @@ def sole_watcher(folder: Path) -> Iterator[None]:
     """Held for as long as a watcher runs on an index: a second one would fetch and write everything twice."""
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".watcher.lock", "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            raise AlreadyWatched(f"another process (pid {lock.read().strip() or '?'}) already watches the sources of "
-                                 f"{folder}; stop it first, or add sources to it from its UI or `newsrag watch`"
-                                 ) from None
-        lock.truncate(0)
-        lock.write(str(os.getpid()))
-        lock.flush()
+        if (pid := holder(lock)) is not None:
+            raise AlreadyWatched(f"another process (pid {pid}) already watches the sources of {folder}; stop it "
+                                 "first, or add sources to it from its UI or `newsrag watch`")
+        own(lock)
         yield
 
 
