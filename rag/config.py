@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from rag.query.timescope import REPORT_LAG_DAYS
 from rag.types import Answerer
 
+# the embedding runtimes (rag.index.embedding.RUNTIMES): one model, all-MiniLM-L6-v2, run several ways
+EmbedRuntime = Literal["auto", "minilm", "minilm-int8", "minilm-onnx", "minilm-vnni"]
 INDEX_NAME = r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$"
 
 
@@ -35,9 +37,11 @@ class IngestSettings(BaseSettings):
     """Reading, chunking and embedding articles into an index."""
 
     model_config = _env()
-    embed_model: Literal["minilm", "minilm-int8"] = Field(
-        "minilm", description="runtime that embeds passages at ingest: all-MiniLM-L6-v2 in sentence-transformers "
-        "(fp32, fastest in bulk here) or as int8 ONNX")
+    embed_model: EmbedRuntime = Field(
+        "auto", description="runtime that embeds passages at ingest, all-MiniLM-L6-v2 each: auto (minilm-vnni on "
+        "CPUs with VNNI, else minilm-onnx; minilm until `newsrag models build-int8` has run), minilm "
+        "(sentence-transformers, fp32), minilm-int8 (the int8 wheel's ONNX graph), minilm-vnni (the built graph "
+        "with integer matmuls) or minilm-onnx (the built graph in fp32)")
     embed_batch_size: int = Field(16, gt=0, description="passages per embedding call")
     write_batch: int = Field(512, gt=0, description="passages embedded and written per step (whole articles)")
     chunk_size: int = Field(200, ge=32, le=256, description="passage size in model tokens")
@@ -66,7 +70,7 @@ class RetrievalSettings(BaseSettings):
     """Finding the passages a question is answered from."""
 
     model_config = _env()
-    query_embed_model: Literal["minilm", "minilm-int8"] = Field(
+    query_embed_model: EmbedRuntime = Field(
         "minilm-int8", description="runtime that embeds questions: int8 ONNX starts in under a second, no torch")
     top_k: int = Field(6, gt=0, le=50, description="sources an answer is built from")
     report_lag_days: int = Field(REPORT_LAG_DAYS, ge=0, le=14, description="a question's dates also match reports "

@@ -2,7 +2,8 @@
 
 The baseline (plain ``SentenceTransformer.encode`` of the very same passage texts) runs before
 and after the pipelines; the faster of the two runs is the reference (a run slowed by other work
-on the machine would flatter the pipeline).
+on the machine would flatter the pipeline). Each runtime's vectors are compared with the
+baseline's too: a faster runtime is only of use if it gives the same model's vectors.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rag.benchmarks.common import machine
 from rag.config import Settings
 from rag.engine import Engine
@@ -25,6 +28,8 @@ from rag.ingest.chunking import chunk_article
 from rag.ingest.ingest import ingest
 from rag.ingest.sources import read_sources
 from rag.types import Article
+
+SAMPLE = 500  # passages each runtime embeds again to compare its vectors with plain encode's
 
 
 def _articles(targets: Sequence[str], limit: int, settings: Settings) -> list[Article]:
@@ -50,15 +55,22 @@ def _write_jsonl(articles: list[Article], path: Path) -> None:
             out.write(json.dumps(row) + "\n")
 
 
-def _plain_encode(texts: list[str]) -> float:
-    """Seconds for plain SentenceTransformer.encode of the texts (the baseline)."""
+def _plain_encode(texts: list[str]) -> tuple[float, np.ndarray]:
+    """Seconds for plain SentenceTransformer.encode of the texts (the baseline), and its vectors."""
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(model_dir()), device="cpu")
     model.encode(texts[:8], batch_size=32)  # warm-up
     start = time.perf_counter()
-    model.encode(texts, batch_size=32, normalize_embeddings=True)
-    return time.perf_counter() - start
+    vectors = model.encode(texts, batch_size=32, normalize_embeddings=True)
+    return time.perf_counter() - start, vectors
+
+
+def _agreement(engine: Engine, texts: list[str], reference: np.ndarray) -> dict[str, float]:
+    """Cosine of the runtime's vectors to plain encode's, over an even sample of the passages."""
+    picks = list(range(0, len(texts), max(1, len(texts) // SAMPLE)))
+    cosines = (engine.embedder().embed([texts[i] for i in picks]) * reference[picks]).sum(axis=1)
+    return {"cos_mean": float(cosines.mean()), "cos_min": float(cosines.min()), "cos_n": len(picks)}
 
 
 def _timed_ingest(path: Path, engine: Engine) -> tuple[float, int]:
@@ -79,7 +91,8 @@ def bench_ingest(targets: Sequence[str], *, limit: int, models: Sequence[str], j
     tokens = sum(len(e.ids) for e in defaults.tokenizer().encode_batch(texts))
     results: dict[str, Any] = {"articles": len(articles), "passages": len(texts), "tokens": tokens,
                                "date": date.today().isoformat(), "machine": machine()}
-    baseline = [_plain_encode(texts)]
+    seconds, reference = _plain_encode(texts)
+    baseline = [seconds]
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / "sample.jsonl"
         _write_jsonl(articles, dump)
@@ -88,8 +101,9 @@ def bench_ingest(targets: Sequence[str], *, limit: int, models: Sequence[str], j
             engine.embedder().embed(texts[:8])  # load and warm the model outside the timing
             first, n = _timed_ingest(dump, engine)
             again, _ = _timed_ingest(dump, engine)
-            results[name] = {"first_s": first, "passages": n, "reingest_s": again}
-    baseline.append(_plain_encode(texts))
+            results[name] = {"first_s": first, "passages": n, "reingest_s": again, "runtime": engine.embedder().name,
+                             **_agreement(engine, texts, reference)}
+    baseline.append(_plain_encode(texts)[0])
     results["baseline_s"] = min(baseline)  # the least disturbed run: conservative for the pipeline
     results["baseline_runs_s"] = baseline
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -104,18 +118,19 @@ def _markdown(r: dict[str, Any], models: Sequence[str]) -> str:
     rows = [
         f"{r['articles']} articles, {r['passages']} passages, {r['tokens']} tokens; {r['machine']}; {r['date']}",
         "",
-        "| run | seconds | passages/s | tokens/s | vs plain encode |",
-        "|---|---:|---:|---:|---:|",
+        "| run | seconds | passages/s | tokens/s | vs plain encode | cosine to plain encode (mean / min) |",
+        "|---|---:|---:|---:|---:|---:|",
         f"| plain `SentenceTransformer.encode` (fastest of {len(r['baseline_runs_s'])}: "
         f"{', '.join(f'{b:.1f}' for b in r['baseline_runs_s'])} s) | {base:.1f} | "
-        f"{r['passages'] / base:.1f} | {r['tokens'] / base:.0f} | 1.00x |",
+        f"{r['passages'] / base:.1f} | {r['tokens'] / base:.0f} | 1.00x | |",
     ]
     for name in models:
         m = r[name]
-        rows.append(f"| pipeline `{name}`: read, chunk, embed, store | {m['first_s']:.1f} | "
+        runs = f"`{name}`" + (f" (runs `{m['runtime']}`)" if m["runtime"] != name else "")
+        rows.append(f"| pipeline {runs}: read, chunk, embed, store | {m['first_s']:.1f} | "
                     f"{m['passages'] / m['first_s']:.1f} | {r['tokens'] / m['first_s']:.0f} | "
-                    f"{base / m['first_s']:.2f}x |")
+                    f"{base / m['first_s']:.2f}x | {m['cos_mean']:.4f} / {m['cos_min']:.4f} ({m['cos_n']} passages) |")
         rows.append(f"| re-ingest unchanged, `{name}` | {m['reingest_s']:.2f} | | | "
-                    f"{100 * m['reingest_s'] / m['first_s']:.2f}% of first ingest |")
+                    f"{100 * m['reingest_s'] / m['first_s']:.2f}% of first ingest | |")
     rows += ["", f"Peak RSS of the benchmark process: {r['peak_rss_mb']:.0f} MB"]
     return "\n".join(rows)

