@@ -58,15 +58,16 @@ class Engine:
     def embedder(self, purpose: Literal["index", "query"] = "index") -> Embedder:
         """The runtime that embeds passages at ingest (``index``) or questions (``query``).
 
-        The two may differ: fp32 torch is the faster bulk encoder on CPUs without int8 instructions,
-        while int8 ONNX answers a question without importing torch, for a vector of the same model.
+        The two may differ: ingest wants the fastest bulk encoder for this CPU (``auto``), while a
+        question wants a small graph that loads in under a second without torch; both run one model.
         """
         from rag.index.embedding import build_embedder
 
         runtime = self.settings.ingest.embed_model if purpose == "index" else self.settings.retrieval.query_embed_model
         with self._lock:
             if runtime not in self._embedders:
-                self._embedders[runtime] = build_embedder(runtime, self.settings.ingest.embed_batch_size)
+                self._embedders[runtime] = build_embedder(runtime, self.settings.ingest.embed_batch_size,
+                                                          self.settings.llm.models_dir)
             return self._embedders[runtime]
 
     def tokenizer(self) -> tokenizers.Tokenizer:

@@ -277,6 +277,6 @@ def evaluate(root: Path, settings: Settings, *, weeks: Sequence[str] | None = No
     return {
         "suite": "realtimeqa", "data": str(root), "weeks": list(files), "llm": llm, "index": settings.index,
         "index_prepared": prepared, "gold_articles_in_index": in_index.as_dict(), "top_k": settings.retrieval.top_k,
-        "embed_model": settings.ingest.embed_model, "sample": sample, "nota": nota, "summary": summarise(records),
-        "records": records,
+        "embed_model": settings.retrieval.query_embed_model, "sample": sample, "nota": nota,
+        "summary": summarise(records), "records": records,
     }

@@ -69,7 +69,8 @@ def realtimeqa_markdown(result: dict[str, Any], env: dict[str, Any], plots: dict
     rows = header("RealTime QA", env) + [
         f"{s['questions']} questions{SAMPLE if result.get('sample') else ''}, "
         f"weeks {result['weeks'][0]}..{result['weeks'][-1]} ({len(result['weeks'])}); "
-        f"answerer `{result['llm']}`; index `{result['index']}` ({result['embed_model']}, top_k {result['top_k']}); "
+        f"answerer `{result['llm']}`; index `{result['index']}` (questions embedded by {result['embed_model']}, "
+        f"top_k {result['top_k']}); "
         f"gold articles in the index: {fmt(result['gold_articles_in_index'])}. {GOALS}.",
         "",
         "| measure (subset) | newsrag | anchors |",

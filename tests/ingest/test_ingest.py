@@ -162,3 +162,22 @@ def test_summary_caps_long_lists_unless_verbose() -> None:
     short = report.summary()
     assert "f9.txt" in short and "f10.txt" not in short and "... and 5 more failures" in short
     assert "f14.txt" in report.summary(limit=None)
+
+
+def test_a_story_that_moved_url_replaces_its_pruned_copy(settings: Settings, tmp_path: Path) -> None:
+    text = "The council approved the new harbour budget on Tuesday after a long debate. " * 5
+    dump = tmp_path / "dump.jsonl"
+
+    def write(*urls: str) -> None:
+        rows = [{"url": u, "title": "Harbour budget", "text": text, "publish_date": "2023-10-24"} for u in urls]
+        dump.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+
+    write("https://a.example/old")
+    ingest([str(dump)], Engine(settings), progress=False)
+    write("https://a.example/new", "https://a.example/old")  # the copy is met before the stored one
+    still = ingest([str(dump)], Engine(settings), prune=True, progress=False)
+    assert still.duplicates == [("https://a.example/new", "https://a.example/old")] and still.pruned == []
+    write("https://a.example/new")
+    moved = ingest([str(dump)], Engine(settings), prune=True, progress=False)
+    assert moved.added == ["https://a.example/new"] and moved.pruned == ["https://a.example/old"]
+    assert set(stored(settings).doc_states()) == {"https://a.example/new"}

@@ -29,7 +29,7 @@ from tests.ingest.test_ingest import assert_consistent, write_article
 
 # point -> (module, function, "before" or "after", which call): the child kills itself there.
 POINTS = {
-    "read, nothing written": ("rag.ingest.ingest", "_classify", "before", 1),
+    "read, nothing written": ("rag.ingest.ingest", "_Sorter._classify", "before", 1),
     "chunking": ("rag.ingest.ingest", "chunk_article", "after", 4),
     "marker written, no passage yet": ("rag.index.keyword", "_write_atomic", "after", 1),
     "first group written, old versions kept": ("rag.index.index", "Index.upsert", "after", 1),

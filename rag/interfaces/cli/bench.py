@@ -25,7 +25,8 @@ def _ingest_and_ask(bench_sub: argparse._SubParsersAction) -> None:
     bi = bench_sub.add_parser("ingest", help="ingest throughput vs plain SentenceTransformer.encode")
     bi.add_argument("targets", nargs="+", metavar="PATH", help="articles to ingest (files, folders, dumps)")
     bi.add_argument("--limit", type=int, default=300, help="articles to use (default 300)")
-    bi.add_argument("--models", default="minilm,minilm-int8", help="embedding backends to measure")
+    bi.add_argument("--models", default="auto,minilm-onnx,minilm",
+                    help="comma-separated embedding runtimes to measure (auto names the one it runs)")
     bi.add_argument("--json", metavar="OUT", help="also write the figures as JSON")
     bi.set_defaults(func=cmd_bench, index=None)
     ba = bench_sub.add_parser("ask", help="per-stage answer latency (p50/p95) and CLI cold start")

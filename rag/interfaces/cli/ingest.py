@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from rag.index.manifest import RUNTIMES
 from rag.interfaces.cli.common import chroma_option, settings_from
 
 
@@ -18,7 +19,8 @@ def add(sub: argparse._SubParsersAction) -> None:
                      help="file, folder (recursive), RSS/Atom feed file or URL, or web page URL")
     ing.add_argument("--index", help="index name under RAG_INDEX_ROOT (default: RAG_INDEX or 'default')")
     chroma_option(ing)
-    ing.add_argument("--embed-model", choices=["minilm", "minilm-int8"], help="embedding backend")
+    ing.add_argument("--embed-model", choices=RUNTIMES, help="embedding runtime (default RAG_EMBED_MODEL or "
+                     "auto: the built int8 graph on CPUs with VNNI, else its fp32 twin; all give the same model)")
     ing.add_argument("--prune", action="store_true",
                      help="remove documents that a re-read folder, dump or feed no longer contains")
     ing.add_argument("--rebuild", action="store_true", help="delete the index first and build it anew")
