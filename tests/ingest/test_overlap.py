@@ -5,10 +5,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+from rag.config import Settings
+from rag.engine import Engine
+from rag.ingest.ingest import ingest
 from rag.ingest.overlap import in_background
+from rag.types import Article
 
 
 def test_items_arrive_in_order_and_the_producer_runs_ahead() -> None:
@@ -52,3 +59,30 @@ def test_closing_the_consumer_stops_the_producer() -> None:
     assert next(stream) == 1
     stream.close()
     assert threading.active_count() == started
+
+
+def test_an_ingest_embeds_while_it_is_still_reading(tmp_path: Path) -> None:
+    """The fourth article can only be read once the first has been embedded: a pipeline that read
+    everything before embedding would wait here until the reader gives up."""
+    engine = Engine(Settings(index_root=tmp_path, index="o", embed_model="minilm-int8", write_batch=1))
+    real, embedded = engine.embedder(), threading.Event()
+
+    class Spy:
+        name, dimension = real.name, real.dimension
+
+        def embed(self, texts: list[str]) -> np.ndarray:
+            embedded.set()
+            return real.embed(texts)
+
+    engine.embedder = lambda purpose="index": Spy() if purpose == "index" else real  # type: ignore[method-assign]
+
+    def reader(target: str, settings: Settings) -> Iterator[Article]:
+        for n in range(4):
+            if n == 3 and not embedded.wait(60):
+                raise AssertionError("nothing was embedded while the source was still being read")
+            yield Article(doc_id=f"https://a.example/{n}", title=f"Story {n}", url=f"https://a.example/{n}",
+                          body=f"The harbour council met on day {n} and approved {n + 3} new berths for ferries.",
+                          published=date(2023, 10, 24))
+
+    report = ingest(["feed"], engine, reader=reader, progress=False)
+    assert len(report.added) == 4 and engine.index("o").count() == 4
