@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,28 @@ class Segment:
         (path / "rows.json").write_text(json.dumps({"ids": self.ids, "outlets": self.outlets, "vocab": self.vocab,
                                                     "deleted": self.deleted}))
 
+    # Derived once per loaded segment (segments never change, and the index keeps them across writes).
+    @cached_property
+    def columns(self) -> sparse.csc_matrix:
+        """The counts column-major: a term's postings are contiguous."""
+        return self.counts.tocsc()
+
+    @cached_property
+    def terms(self) -> dict[str, int]:
+        return {term: column for column, term in enumerate(self.vocab)}
+
+    @cached_property
+    def row_of(self) -> dict[str, int]:
+        return {cid: row for row, cid in enumerate(self.ids)}
+
+    @cached_property
+    def lengths(self) -> np.ndarray:
+        return np.asarray(self.counts.sum(axis=1)).ravel().astype(np.float32)
+
+    @cached_property
+    def outlet_array(self) -> np.ndarray:
+        return np.asarray(self.outlets, dtype=str)
+
     @classmethod
     def load(cls, path: Path) -> Segment:
         """A segment written by ``save``."""
@@ -82,33 +106,64 @@ class Segment:
                        events=arrays["events"], counts=counts, vocab=rows["vocab"], deleted=rows["deleted"])
 
 
+class _Vocabulary:
+    """Whether any segment of a view has a term (a view keeps no vocabulary of its own)."""
+
+    def __init__(self, segments: Sequence[Segment]) -> None:
+        self._segments = segments
+
+    def __contains__(self, term: object) -> bool:
+        return any(term in segment.terms for segment in self._segments)
+
+
 @dataclass
 class Postings:
-    """Live passages of several segments in one term-major matrix, ready to score."""
+    """The live passages of several segments, scored segment by segment.
+
+    Nothing is copied into one matrix: each segment keeps its own column-major counts (made once when
+    it is loaded, then cached with it), and ``positions`` maps its rows to live passages (-1 for a row
+    deleted later). A write therefore costs the new segment and these maps, not the whole index.
+    """
 
     ids: list[str]
     outlets: np.ndarray
     published: np.ndarray
     events: np.ndarray
-    counts: sparse.csc_matrix  # docs x terms, column-major: a term's postings are contiguous
-    vocab: dict[str, int]
-    lengths: np.ndarray  # tokens per passage
+    lengths: np.ndarray  # tokens per live passage
+    segments: list[Segment]
+    positions: list[np.ndarray]  # per segment: each row's live position, -1 when not live
+
+    @property
+    def vocab(self) -> _Vocabulary:
+        return _Vocabulary(self.segments)
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 of every passage for the query terms (repeated terms count again, as in bm25s)."""
         total = np.zeros(len(self.ids), dtype=np.float32)
         n, average = len(self.ids), float(self.lengths.mean()) if len(self.ids) else 1.0
         for term in terms:
-            column = self.vocab.get(term)
-            if column is None:
+            rows, tf = self._postings(term)
+            if not len(rows):
                 continue
-            lo, hi = self.counts.indptr[column], self.counts.indptr[column + 1]
-            if hi == lo:
-                continue
-            rows, tf = self.counts.indices[lo:hi], self.counts.data[lo:hi]
-            idf = np.log(1 + (n - (hi - lo) + 0.5) / ((hi - lo) + 0.5))
+            idf = np.log(1 + (n - len(rows) + 0.5) / (len(rows) + 0.5))
             total[rows] += idf * tf / (K1 * ((1 - B) + B * self.lengths[rows] / average) + tf)
         return total
+
+    def _postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """The live passages holding ``term`` and its count in each (their number is its document frequency)."""
+        rows, tfs = [], []
+        for segment, position in zip(self.segments, self.positions, strict=True):
+            column = segment.terms.get(term)
+            if column is None:
+                continue
+            lo, hi = segment.columns.indptr[column], segment.columns.indptr[column + 1]
+            found = position[segment.columns.indices[lo:hi]]
+            live = found >= 0
+            rows.append(found[live])
+            tfs.append(segment.columns.data[lo:hi][live])
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        return np.concatenate(rows), np.concatenate(tfs)
 
 
 def live_rows(segments: Sequence[Segment]) -> list[np.ndarray]:
@@ -116,34 +171,34 @@ def live_rows(segments: Sequence[Segment]) -> list[np.ndarray]:
     later: set[str] = set()
     keep: list[np.ndarray] = []
     for segment in reversed(segments):
-        keep.append(np.fromiter((cid not in later for cid in segment.ids), dtype=bool, count=len(segment.ids)))
+        alive = np.ones(len(segment.ids), dtype=bool)
+        alive[[row for cid in later if (row := segment.row_of.get(cid)) is not None]] = False
+        keep.append(alive)
         later.update(segment.deleted)
     return keep[::-1]
 
 
 def assemble(segments: Sequence[Segment]) -> Postings:
-    """The live passages of ``segments``, in order, over one vocabulary."""
-    vocab: dict[str, int] = {}
-    parts, ids, outlets, published, events = [], [], [], [], []
+    """The live passages of ``segments``, in order: the filter arrays, and the maps to score them by."""
+    ids: list[str] = []
+    outlets, published, events, lengths, positions = [], [], [], [], []
     row = 0
     for segment, keep in zip(segments, live_rows(segments), strict=True):
-        remap = np.asarray([vocab.setdefault(term, len(vocab)) for term in segment.vocab], dtype=np.int32)
-        kept = segment.counts[keep]
-        parts.append((kept.data, remap[kept.indices] if len(remap) else kept.indices, kept.indptr))
-        ids += [cid for cid, k in zip(segment.ids, keep, strict=True) if k]
-        outlets += [o for o, k in zip(segment.outlets, keep, strict=True) if k]
+        position = np.where(keep, np.cumsum(keep) - 1 + row, -1)
+        positions.append(position)
+        ids += compress(segment.ids, keep)
+        outlets.append(segment.outlet_array[keep])
         published.append(segment.published[keep])
-        new_row = np.cumsum(keep) - 1 + row  # where each kept row lands
-        event_rows = segment.events[:, 0] if len(segment.events) else np.zeros(0, dtype=np.int64)
-        alive = keep[event_rows] if len(event_rows) else np.zeros(0, dtype=bool)
-        events.append(np.column_stack([new_row[event_rows[alive]], segment.events[alive, 1:]]).astype(np.int32)
+        lengths.append(segment.lengths[keep])
+        alive = keep[segment.events[:, 0]] if len(segment.events) else np.zeros(0, dtype=bool)
+        events.append(np.column_stack([position[segment.events[alive, 0]], segment.events[alive, 1:]]).astype(np.int32)
                       if alive.any() else np.zeros((0, 3), dtype=np.int32))
         row += int(keep.sum())
-    counts = _stack(parts, row, len(vocab))
-    return Postings(ids=ids, outlets=np.asarray(outlets, dtype=str), counts=counts.tocsc(), vocab=vocab,
+    return Postings(ids=ids, outlets=np.concatenate(outlets) if outlets else np.zeros(0, dtype=str),
                     published=np.concatenate(published) if published else np.zeros(0, dtype=np.int32),
                     events=np.concatenate(events) if events else np.zeros((0, 3), dtype=np.int32),
-                    lengths=np.asarray(counts.sum(axis=1)).ravel().astype(np.float32))
+                    lengths=np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.float32),
+                    segments=list(segments), positions=positions)
 
 
 def _stack(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], rows: int, terms: int) -> sparse.csr_matrix:
@@ -152,12 +207,16 @@ def _stack(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], rows: int, te
         return sparse.csr_matrix((rows, terms), dtype=np.float32)
     blocks = [sparse.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, terms))
               for data, indices, indptr in parts]
-    return sparse.vstack(blocks, format="csr") if blocks else sparse.csr_matrix((rows, terms), dtype=np.float32)
+    return sparse.vstack(blocks, format="csr")
 
 
 def merged(segments: Sequence[Segment]) -> Segment:
-    """One segment with the live passages of all (no deletions left to apply): fewer files to load."""
-    postings = assemble(segments)
-    terms = sorted(postings.vocab, key=postings.vocab.__getitem__)
-    return Segment(ids=postings.ids, outlets=postings.outlets.tolist(), published=postings.published,
-                   events=postings.events, counts=postings.counts.tocsr(), vocab=terms, deleted=[])
+    """One segment with the live passages of all (no deletions left to apply): fewer files to load, and the
+    counts added up over one vocabulary without tokenising again."""
+    view, vocab, parts = assemble(segments), {}, []
+    for segment, keep in zip(segments, live_rows(segments), strict=True):
+        remap = np.asarray([vocab.setdefault(term, len(vocab)) for term in segment.vocab], dtype=np.int32)
+        kept = segment.counts[keep]
+        parts.append((kept.data, remap[kept.indices] if len(remap) else kept.indices, kept.indptr))
+    return Segment(ids=view.ids, outlets=view.outlets.tolist(), published=view.published, events=view.events,
+                   counts=_stack(parts, len(view.ids), len(vocab)), vocab=list(vocab), deleted=[])
