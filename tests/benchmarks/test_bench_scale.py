@@ -17,6 +17,7 @@ def test_a_scratch_index_is_built_measured_and_reported(seed_settings: Settings,
     for key in ("unfiltered", "filtered"):
         assert 0 < figures[key]["p50_ms"] <= figures[key]["p95_ms"] <= figures[key]["p99_ms"]
     assert figures["update"]["segment_s"] > 0 and figures["update"]["rebuild_s"] > 0
+    assert figures["update"]["reader_s"] > 0
     assert figures["disk_mb"]["keyword"] >= 0 and figures["disk_mb"]["chroma"] > 0
     assert "| whole index |" in markdown(figures) and "per 100k passages" in markdown(figures)
 
