@@ -30,6 +30,9 @@ COLLECTION = "chunks"
 MANIFEST_KEY = "newsrag_manifest"  # on a server, the manifest lives in the collection's metadata
 REVISION_KEY = "newsrag_revision"
 PAGE = 5000
+# listing ids only: pages go by offset, which the store scans from the start each time, so fewer, larger
+# pages (ids are small) list 200k ids in 0.7 s instead of 4-6 s
+ID_PAGE = 100_000
 COSINE = {"hnsw": {"space": "cosine"}}
 SEEN = "newsrag_revision_seen"  # the attribute a System carries: the revision it reflects
 
@@ -121,14 +124,14 @@ class Chroma:
 
     def pages(self, include: list[str]) -> Iterator[dict[str, Any]]:
         """The whole collection, a page at a time, so a large index is never loaded at once."""
-        offset = 0
+        offset, size = 0, PAGE if include else ID_PAGE
         while True:
             with self.errors():
-                page = self.collection.get(include=include, limit=PAGE, offset=offset)  # type: ignore[arg-type]
+                page = self.collection.get(include=include, limit=size, offset=offset)  # type: ignore[arg-type]
             yield page
-            if len(page["ids"]) < PAGE:
+            if len(page["ids"]) < size:
                 return
-            offset += PAGE
+            offset += size
 
     def query(self, vector: np.ndarray, n: int, ids: list[str] | None = None) -> list[str]:
         """Ids of the ``n`` nearest passages, among ``ids`` when given."""
