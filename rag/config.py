@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,8 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from rag.query.timescope import REPORT_LAG_DAYS
 from rag.types import Answerer
 
-# the embedding runtimes (rag.index.embedding.RUNTIMES): one model, all-MiniLM-L6-v2, run several ways
+# the embedding runtimes (built by rag.index.embedding): one model, all-MiniLM-L6-v2, run several ways
 EmbedRuntime = Literal["auto", "minilm", "minilm-int8", "minilm-onnx", "minilm-vnni"]
+RUNTIMES: tuple[str, ...] = get_args(EmbedRuntime)
 INDEX_NAME = r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$"
 
 

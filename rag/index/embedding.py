@@ -122,7 +122,6 @@ class SentenceTransformerEmbedder:
 FAST_INT8 = frozenset({"avx512_vnni", "avx_vnni"})
 # fp32 runtime where the CPU lacks them: the built, fused ONNX graph measured faster than torch (BENCHMARKS.md)
 FP32_RUNTIME = "minilm-onnx"
-RUNTIMES = ("auto", "minilm", "minilm-int8", "minilm-onnx", "minilm-vnni")
 
 
 def cpu_flags(cpuinfo: str | None = None) -> frozenset[str]:
@@ -158,13 +157,13 @@ def build_embedder(name: str, batch_size: int, models_dir: Path | None = None) -
 
     ``models_dir`` holds the built graphs; by default RAG_MODELS_DIR, as for the local models.
     """
+    from rag.config import RUNTIMES, LLMSettings
+
     if name not in RUNTIMES:
         raise ValueError(f"unknown embed_model {name!r}: choose one of {', '.join(RUNTIMES)}")
     if batch_size <= 0:
         raise ValueError(f"embed_batch_size must be greater than 0, got {batch_size}")
     if models_dir is None:
-        from rag.config import LLMSettings
-
         models_dir = LLMSettings().models_dir
     name = _auto(models_dir) if name == "auto" else name
     if name == "minilm":

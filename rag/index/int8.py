@@ -127,17 +127,9 @@ def _export(path: Path) -> None:
 def _optimize(source: Path, target: Path) -> None:
     """Fuse attention, layer norms and GELU (what QAttention and fast kernels need)."""
     config = json.loads((model_dir() / "config.json").read_text())
-    try:
-        from onnxruntime.transformers.optimizer import optimize_model
-    except ImportError:  # an onnxruntime without its transformers tools: its own graph optimiser instead
-        ort = require("onnxruntime", "onnxruntime", "newsrag models build-int8")
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-        options.optimized_model_filepath = str(target)
-        ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
-        return
+    optimizer = require("onnxruntime.transformers.optimizer", "onnxruntime", "newsrag models build-int8")
     # opt_level 0: only the portable fusions; the session applies the CPU-specific ones when it loads
-    optimized = optimize_model(str(source), model_type="bert", num_heads=config["num_attention_heads"],
+    optimized = optimizer.optimize_model(str(source), model_type="bert", num_heads=config["num_attention_heads"],
                                hidden_size=config["hidden_size"], opt_level=0, use_gpu=False)
     optimized.save_model_to_file(str(target))
 

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rag.config import Settings
+from rag.config import RUNTIMES, Settings
 from rag.index.errors import StoreError
 
 FORMAT = 1
@@ -26,7 +26,6 @@ MODEL = "all-MiniLM-L6-v2"
 # `minilm-int8` stay usable with the others. Measured against fp32 torch on real passages (docs/BENCHMARKS.md):
 # minilm-int8 cosine 0.999, minilm-onnx 1.000, minilm-vnni 0.994 on average, and the same retrieval (RealTime QA
 # gold recall@10 equal, @5 0.836 vs 0.845; an index half fp32, half int8 finds passages as well as either).
-RUNTIMES = ("auto", "minilm", "minilm-int8", "minilm-onnx", "minilm-vnni")
 
 
 def model_of(backend: str) -> str:

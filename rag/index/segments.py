@@ -214,7 +214,8 @@ def merged(segments: Sequence[Segment]) -> Segment:
     """One segment with the live passages of all (no deletions left to apply): fewer files to load, and the
     counts added up over one vocabulary without tokenising again."""
     view, vocab, parts = assemble(segments), {}, []
-    for segment, keep in zip(segments, live_rows(segments), strict=True):
+    for segment, position in zip(segments, view.positions, strict=True):
+        keep = position >= 0
         remap = np.asarray([vocab.setdefault(term, len(vocab)) for term in segment.vocab], dtype=np.int32)
         kept = segment.counts[keep]
         parts.append((kept.data, remap[kept.indices] if len(remap) else kept.indices, kept.indptr))

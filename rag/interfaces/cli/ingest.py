@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rag.index.manifest import RUNTIMES
+from rag.config import RUNTIMES
 from rag.interfaces.cli.common import chroma_option, settings_from
 
 
