@@ -84,6 +84,8 @@ class AnswerSettings(BaseSettings):
     model_config = _env()
     llm: str = Field("extractive", description="answerer: extractive, local (the bundled model), local:MODEL, "
                      "local:PATH.gguf, openai or ollama")
+    judge: bool = Field(True, description="refuse an answer the fitted judgement finds unlikely to be right "
+                        "(rag/answer/judge.py); off, every checked answer that answers is shown")
     strict: bool = Field(True, description="drop answer sentences their sources do not support")
     check_mode: Literal["auto", "fast", "model"] = Field(
         "auto", description="who judges whether a sentence's sources support it: fast (words, facts and "
@@ -105,8 +107,10 @@ class LLMSettings(BaseSettings):
     retries: int = Field(1, ge=0, description="retries of a request a model server failed")
     context_window: int = Field(4096, ge=512, description="context tokens of the model (local and Ollama "
                                 "num_ctx); sources that do not fit are left out, last first")
-    sources: int = Field(4, gt=0, le=50, description="the top sources a generative model reads (on a CPU each "
-                         "costs seconds before the first word)")
+    sources: int = Field(16, gt=0, le=50, description="the top passages a generative model's evidence is "
+                         "gathered from (their most relevant sentences, within evidence_tokens)")
+    evidence_tokens: int = Field(600, ge=128, le=8192, description="tokens of evidence a generative model reads "
+                                 "(on a CPU each 100 cost about a second before the first word)")
     threads: int = Field(0, ge=0, description="llama.cpp threads for llm='local' (0: every core)")
     local_model: str = Field("qwen2.5-coder-1.5b", min_length=1, validation_alias=_alias("RAG_LOCAL_MODEL"),
                              description="the model llm='local' runs: a bundled one (newsrag models) or a .gguf path")

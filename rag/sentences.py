@@ -25,6 +25,11 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[\w'’]+", re.UNICODE)  # hyphens split: "Al-Sudani" matches "Sudani"
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _NAME = re.compile(r"\b[A-Z][\w'’-]*")
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+          "seventeen eighteen nineteen").split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_SPELLED = re.compile(rf"\b(?:(?P<tens>{'|'.join(_TENS)})(?:[ -](?P<unit>{'|'.join(_UNITS[1:10])}))?|"
+                      rf"(?P<small>{'|'.join(_UNITS)}))\b", re.I)
 
 
 # A sentence ends at . ! or ? (plus closing quotes/brackets) followed by space and a capital,
@@ -100,3 +105,18 @@ def key_facts(sentence: str) -> set[str]:
     names = {m.group().strip("'’-") for m in _NAME.finditer(sentence)
              if not (first and m.start() == first.start())}
     return numbers | {n for n in names if n.lower() not in STOPWORDS}
+
+
+def in_digits(text: str) -> str:
+    """The text with numbers from zero to ninety-nine written in digits ("six" -> "6", "Twenty-five" -> "25").
+
+    News spells small numbers out and writes large ones in digits, while a question or an answer may do
+    either: "six months to six years" states "6 months to 6 years". Larger spelled numbers ("two hundred")
+    are rare in both and left as they are.
+    """
+    def digits(m: re.Match[str]) -> str:
+        if m["small"]:
+            return str(_UNITS.index(m["small"].lower()))
+        return str(20 + 10 * _TENS.index(m["tens"].lower()) + (_UNITS.index(m["unit"].lower()) if m["unit"] else 0))
+
+    return _SPELLED.sub(digits, text)

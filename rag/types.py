@@ -196,6 +196,12 @@ class Answer:
     # a model choosing among offered alternatives: its probability of each (in the order asked) under
     # every rotation of their order, row 0 being the order as asked; the mean log-probability decides
     choice_readings: list[list[float]] = field(default_factory=list)
+    # the text the answerer read: a model's evidence block, or the extractive answerer's passages (for
+    # measuring whether the answer was there to be found)
+    evidence: str = ""
+    # how likely the reply is right, by the judgement of rag.answer.judge (None: not judged), and its signals
+    confidence: float | None = None
+    signals: dict[str, float] = field(default_factory=dict)
 
     @property
     def newest(self) -> date | None:

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.answer.claims import is_instruction, quoted, split_claims
+from rag.answer.claims import is_instruction, lists_candidates, quoted, split_claims
 from rag.index.embedding import Embedder
-from rag.sentences import key_facts, sentence_spans, terms
+from rag.sentences import in_digits, key_facts, sentence_spans, terms
 from rag.types import Citation, Claim, Hit
 
 if TYPE_CHECKING:
@@ -61,19 +61,21 @@ class Candidate:
     start: int
     end: int
     single: bool = True  # one sentence, not an adjacent pair
+    lists: bool = False  # it, or one of the pair, only lists candidates (a quiz's options, a poll)
 
 
 def candidates(n: int, hit: Hit) -> list[Candidate]:
     """The sentences of a passage, and each adjacent pair, as places a claim may rest on.
 
-    Instructions planted in an article are left out, alone or in a pair: "answer that X" contains
-    every word of "X", and would otherwise "support" a model that obeyed it.
+    Instructions planted in an article are left out, alone or in a pair: "answer that X" contains every word of
+    "X", and would otherwise "support" a model that obeyed it. Lines listing candidates (a quiz, a poll) are marked.
     """
-    spans = sentence_spans(hit.text)
-    pairs = [(a, d) for (a, _), (_, d) in zip(spans, spans[1:], strict=False)]
-    return [Candidate(n, hit, hit.text[a:b].strip(), hit.start + a, hit.start + b, single)
-            for single, places in ((True, spans), (False, pairs)) for a, b in places
-            if not is_instruction(hit.text[a:b])]
+    text, spans = hit.text, sentence_spans(hit.text)
+    lists = [lists_candidates(text[a:b], text[spans[i - 1][0]:a] if i else "") for i, (a, b) in enumerate(spans)]
+    places = [(True, a, b, listed) for (a, b), listed in zip(spans, lists, strict=True)]
+    places += [(False, spans[i][0], spans[i + 1][1], lists[i] or lists[i + 1]) for i in range(len(spans) - 1)]
+    return [Candidate(n, hit, text[a:b].strip(), hit.start + a, hit.start + b, single, listed)
+            for single, a, b, listed in places if not is_instruction(text[a:b])]
 
 
 def check_claims(text: str, sources: Sequence[Hit], embedder: Embedder, verifier: Verifier | None = None
@@ -87,15 +89,16 @@ def check_claims(text: str, sources: Sequence[Hit], embedder: Embedder, verifier
     """
     claims = [(quoted(claim), numbers) for claim, numbers in split_claims(text)]
     pools = [_pool(numbers, sources) for _, numbers in claims]
-    pending = {i: (claim, pools[i]) for i, (claim, _) in enumerate(claims)
-               if pools[i] and not _lexical_best(claim, pools[i])}
+    pending = {i: (claim, pools[i][0]) for i, (claim, _) in enumerate(claims)
+               if pools[i][0] and not _lexical_best(claim, pools[i][0])}
     semantic = _similarities(pending, embedder)
-    return [_judge(claim, pools[i], semantic.get(i), verifier) for i, (claim, _) in enumerate(claims)]
+    return [_judge(claim, *pools[i], semantic.get(i), verifier) for i, (claim, _) in enumerate(claims)]
 
 
-def _pool(numbers: list[int], sources: Sequence[Hit]) -> list[Candidate]:
-    valid = sorted({n for n in numbers if 1 <= n <= len(sources)})
-    return [c for n in valid for c in candidates(n, sources[n - 1])]
+def _pool(numbers: list[int], sources: Sequence[Hit]) -> tuple[list[Candidate], list[Candidate]]:
+    """The cited places a claim may rest on, and those that only list candidates."""
+    every = [c for n in sorted({n for n in numbers if 1 <= n <= len(sources)}) for c in candidates(n, sources[n - 1])]
+    return [c for c in every if not c.lists], [c for c in every if c.lists]
 
 
 def _lexical_best(claim: str, pool: list[Candidate], least: float = LEXICAL_SUPPORT) -> tuple[Candidate, float] | None:
@@ -106,6 +109,14 @@ def _lexical_best(claim: str, pool: list[Candidate], least: float = LEXICAL_SUPP
     scored = [(c, len(wanted & set(terms(c.text))) / len(wanted)) for c in pool]
     best = max(scored, key=lambda item: item[1])
     return best if best[1] >= least else None
+
+
+def _rests_on_listing(claim: str, pool: list[Candidate], listed: list[Candidate]) -> tuple[Candidate, float] | None:
+    """The listing line (or pair with one) holding more of the claim's words than any other cited place:
+    the claim picks one of a quiz's or poll's candidates, which the line offers but does not state."""
+    line = _lexical_best(claim, listed, 0.0)
+    rival = _lexical_best(claim, pool, 0.0) if line else None
+    return line if line and line[1] > (rival[1] if rival else 0.0) else None
 
 
 def _similarities(pending: dict[int, tuple[str, list[Candidate]]], embedder: Embedder
@@ -125,23 +136,26 @@ def _similarities(pending: dict[int, tuple[str, list[Candidate]]], embedder: Emb
     return out
 
 
-def _judge(claim: str, pool: list[Candidate], semantic: tuple[Candidate, float] | None,
+def _judge(claim: str, pool: list[Candidate], listed: list[Candidate], semantic: tuple[Candidate, float] | None,
            verifier: Verifier | None) -> Claim:
     """Supported only if the facts are in the cited text and the text says the same.
 
-    Facts that only a planted instruction states ("answer that X refused to meet Sudani") are not
-    in the cited text: source text is data, never an order, nor evidence for one.
+    Facts that only a planted instruction states ("answer that X refused to meet Sudani") are not in the cited
+    text: source text is data, never an order, nor evidence for one; nor is a quiz's list of candidates.
     """
-    if not pool:
+    if not pool and not listed:
         return Claim(claim, [], False, "cites no source that exists", confidence=0.0)
     lexical = _lexical_best(claim, pool)
     best = lexical or semantic or _lexical_best(claim, pool, 0.0)
-    citations = _citations(pool, best)
-    missing = _missing_facts(claim, [c.hit for c in pool])
+    citations = _citations(pool + listed, best)
+    missing = missing_facts(claim, [c.hit for c in pool + listed])
     if missing:
         return Claim(claim, citations, False, f"not in the cited source: {', '.join(missing)}", confidence=0.0)
     if opposite := _opposed_in(claim, pool):
         return Claim(claim, citations, False, f"the cited source says otherwise: {opposite}", confidence=0.0)
+    if not lexical and (line := _rests_on_listing(claim, pool, listed)):
+        return Claim(claim, _citations(pool + listed, line), False,
+                     f"the cited line only lists candidates (a quiz or poll): {line[0].text}", confidence=0.0)
     if lexical and lexical[1] == 1.0 and _verbatim(claim, lexical[0].text):
         return Claim(claim, citations, True, judge="quote")
     judged = _fast(claim, citations, pool, lexical, semantic)
@@ -241,21 +255,25 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z]+", text.lower())
 
 
-def _missing_facts(claim: str, hits: list[Hit]) -> list[str]:
+def missing_facts(claim: str, hits: list[Hit]) -> list[str]:
     """The claim's numbers and names that none of these passages states (planted orders aside).
 
     A name counts as stated in another form of the word: "Israel's" by "Israel", "Ukrainians" by
-    "Ukrainian", "African-Americans" by "African Americans". Numbers must appear as written.
+    "Ukrainian", "African-Americans" by "African Americans". A number must appear whole, in digits or in
+    words: "6" is stated by "six", never by "16", "6.5" or "seven".
     """
     text = " ".join(" ".join(hit.text[a:b] for a, b in sentence_spans(hit.text) if not is_instruction(hit.text[a:b]))
                     for hit in dict.fromkeys(hits)).lower()
     stems = set(terms(text))
+    digits = in_digits(text)
 
     def stated(fact: str) -> bool:
+        if fact[:1].isdigit():
+            return re.search(rf"(?<!\d)(?<!\d[.,]){re.escape(fact)}(?!\d|[.,]\d)", digits) is not None
         if fact.lower() in text:
             return True
         words = terms(re.sub(r"['’]s$", "", fact))
-        return not fact[:1].isdigit() and bool(words) and all(w in stems for w in words)
+        return bool(words) and all(w in stems for w in words)
 
     return sorted(f for f in key_facts(claim) if not stated(f))
 

@@ -14,7 +14,7 @@ from datetime import date
 
 from rag.answer.asked import Asked, around, asked, unmet
 from rag.answer.choices import named_choices, split_alternatives
-from rag.answer.claims import is_instruction, neutralise
+from rag.answer.claims import is_instruction, lists_candidates, neutralise
 from rag.sentences import key_facts, sentence_spans, terms
 from rag.types import Citation, Claim, Hit
 
@@ -55,8 +55,8 @@ def score_sentences(question: str, sources: Sequence[Hit], ignore: str = "") -> 
     scored = []
     for n, hit in enumerate(sources, 1):
         for a, b in sentence_spans(hit.text):
-            if is_instruction(hit.text[a:b]):
-                continue  # planted orders ("ignore previous instructions and answer ...") are not news
+            if is_instruction(hit.text[a:b]) or lists_candidates(hit.text[a:b]):
+                continue  # planted orders ("ignore previous instructions and answer ...") and quiz options are not news
             found = set(terms(hit.text[a:b]))
             coverage = sum(w for t, w in weights.items() if t in found) / total if total else 0.0
             bonus = TYPE_BONUS * _has_answer_type(question, hit.text[a:b]) if coverage else 0.0
@@ -142,8 +142,8 @@ def choose(stem: str, choices: Sequence[str], sources: Sequence[Hit], ignore: st
     # No share of the stem's words is required of the deciding sentence: on RealTime QA every threshold
     # refused more than it saved (0.3: accuracy 0.426 with 33% refused; none: 0.529 with 20%).
     want = want or asked(stem)
-    named = [(s, named_choices(s.hit.text[s.start : s.end], choices)) for s in score_sentences(stem, sources, ignore)
-             if not unmet_by(want, s, choice=True)]
+    named = [(s, named_choices(s.hit.text[s.start : s.end], choices, context=s.hit.text, loose=True))
+             for s in score_sentences(stem, sources, ignore) if not unmet_by(want, s, choice=True)]
     named = [(s, idx) for s, idx in named if idx]
     if not named:
         return None

@@ -19,8 +19,9 @@ from datetime import date
 
 from rag.answer.asked import asked
 from rag.answer.choices import named_choices
-from rag.answer.citations import check_claims
+from rag.answer.citations import check_claims, missing_facts
 from rag.answer.claims import neutralise
+from rag.answer.evidence import Evidence
 from rag.answer.extractive import quote_claim, score_sentences, unmet_by
 from rag.answer.llm import Generator as Model
 from rag.answer.prompts import load_prompt
@@ -40,6 +41,7 @@ class Draft:
 
     answer: str
     cited: list[int]  # empty when the reply was cut off or was not the JSON asked for
+    logprob: float | None = None  # mean log-probability of the answer's tokens (None: the backend gives none)
 
 
 def answer_schema(count: int) -> dict:
@@ -55,32 +57,29 @@ def answer_schema(count: int) -> dict:
             "required": ["answer", "sources"], "additionalProperties": False}
 
 
-def format_sources(sources: Sequence[Hit]) -> str:
-    """Numbered source blocks as the model sees them: [n] outlet | headline | date, then the passage.
-
-    Everything but the header is ``neutralise``d and the header's fields are kept on its one line:
-    only the real headers start with "[n]", whatever an article (or its headline) contains.
-    """
-    def one_line(text: str, default: str) -> str:
-        return neutralise(" ".join(text.split())) or default
-
-    return "\n\n".join(f"[{n}] {one_line(h.outlet, 'unknown outlet')} | {one_line(h.title, 'untitled')} | "
-                       f"{h.published.isoformat() if h.published else 'undated'}\n{neutralise(h.text.strip())}"
-                       for n, h in enumerate(sources, 1))
-
-
-def stream_draft(model: Model, question: str, sources: Sequence[Hit], as_of: date) -> Generator[str, None, Draft]:
+def stream_draft(model: Model, question: str, evidence: Evidence, as_of: date) -> Generator[str, None, Draft]:
     """Stream the answer field's text as the model writes it; return the parsed Draft."""
-    system, user = load_prompt("answer").render(question=question, sources=format_sources(sources),
-                                                as_of=as_of.isoformat())
+    system, user = load_prompt("answer").render(question=question, sources=evidence.text, as_of=as_of.isoformat())
     raw, shown = "", ""
-    for delta in model.stream(system, user, answer_schema(len(sources))):
+    for delta in model.stream(system, user, answer_schema(len(evidence.sources))):
         raw += delta
         text = partial_answer(raw)
         if len(text) > len(shown) and text.startswith(shown):
             yield text[len(shown):]
             shown = text
-    return parse_draft(raw, len(sources))
+    draft = parse_draft(raw, len(evidence.sources))
+    return replace(draft, logprob=answer_logprob(getattr(model, "last_logprobs", [])))
+
+
+def answer_logprob(tokens: Sequence[tuple[str, float]]) -> float | None:
+    """Mean log-probability of the tokens inside the reply's "answer" string: the model's certainty of
+    what it said, not of the JSON around it (which the grammar forces)."""
+    raw, inside = "", []
+    for token, logprob in tokens:
+        if len(partial_answer(raw + token)) > len(partial_answer(raw)):
+            inside.append(logprob)
+        raw += token
+    return sum(inside) / len(inside) if inside else None
 
 
 def partial_answer(raw: str) -> str:
@@ -157,13 +156,19 @@ def _recited(claim: Claim, every: str, sources: Sequence[Hit], embedder: Embedde
 
 
 def _best_cited(claim: Claim) -> Claim:
-    """The claim citing only the sentence that supports it: the check points each other source it was
-    given at that source's first sentence (support 0), which says nothing of the claim."""
+    """The claim citing the sentence that supports it, and only those other sources that state a figure or
+    name of it the first lacks: the check points each other source it was given at that source's first
+    sentence (support 0), which says nothing of the claim, but a fact it found there must stay cited."""
     best = max(claim.citations, key=lambda c: c.support)
-    return replace(claim, citations=[best])
+    kept = [best]
+    for other in claim.citations:
+        if other is not best and len(missing_facts(claim.text, [c.hit for c in [*kept, other]])) < len(
+                missing_facts(claim.text, [c.hit for c in kept])):
+            kept.append(other)
+    return replace(claim, citations=kept)
 
 
-def choice_readings(model: Model, stem: str, choices: Sequence[str], sources: Sequence[Hit],
+def choice_readings(model: Model, stem: str, choices: Sequence[str], evidence: Evidence,
                     as_of: date) -> list[list[float]]:
     """The model's probability of each alternative (in the order asked) under every rotation of their order.
 
@@ -173,7 +178,7 @@ def choice_readings(model: Model, stem: str, choices: Sequence[str], sources: Se
     Row 0 is the order as asked: what a single reading would have chosen.
     """
     prompt = load_prompt("choose")
-    context = format_sources(sources)
+    context = evidence.text
     count = len(choices)
     readings = []
     for shift in range(count):
@@ -214,9 +219,11 @@ def chosen_claims(choices: Sequence[str], chosen: int, stem: str, sources: Seque
     When no such sentence names the alternative, the claim cites nothing and the check refuses it.
     """
     want = asked(stem, as_of)
-    named = [(s, named_choices(s.hit.text[s.start:s.end], choices)) for s in score_sentences(stem, sources, ignore)]
+    named = [(s, named_choices(s.hit.text[s.start:s.end], choices, context=s.hit.text, loose=True))
+             for s in score_sentences(stem, sources, ignore)]
     naming = sorted((s for s, idx in named if chosen in idx and not unmet_by(want, s, choice=True)),
-                    key=lambda s: named_choices(s.hit.text[s.start:s.end], choices) != [chosen])
+                    key=lambda s: named_choices(s.hit.text[s.start:s.end], choices, context=s.hit.text,
+                                                loose=True) != [chosen])
     answer = f"{neutralise(choices[chosen])}."
     if not naming:
         return [Claim(answer, [], False, "no source names this alternative")]

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-from rag.answer import grounded
+from rag.answer import grounded, judge
 from rag.answer.asked import answering
 from rag.answer.choices import split_alternatives
 from rag.answer.citations import check_claims
 from rag.answer.claims import disagreement, neutralise
 from rag.answer.disputes import contest, disputes
+from rag.answer.evidence import MIN_BUDGET, Evidence, gather
 from rag.answer.extractive import extract
 from rag.query.retrieve import retrieve
 from rag.query.timescope import time_scope
@@ -81,20 +82,28 @@ class Written:
     sources: list[Hit]
     readings: list[list[float]] = field(default_factory=list)
     fallback: str = ""  # why the reply is not what the answerer wrote
+    read: str = ""  # the text the answerer read (a model's evidence block; the passages, for quotes)
+    signals: dict[str, float] = field(default_factory=dict)  # the answerer's own, for rag.answer.judge
 
     def refused(self, why: str) -> Written:
         """Nothing kept, and why: the reply becomes the refusal with the closest sources."""
-        return Written("", [], self.sources, self.readings, why)
+        return Written("", [], self.sources, self.readings, why, self.read, self.signals)
 
 
 def stream_answer(ask: Ask, engine: Engine) -> Iterator[str | Answer]:
     """Text deltas while the answer is produced, then the checked Answer."""
     clock = _Clock()
     found = retrieve(ask.question, engine, as_of=ask.as_of, date_from=ask.date_from, date_to=ask.date_to,
-                     outlet=ask.outlet, k=engine.settings.retrieval.top_k, index=ask.index)
+                     outlet=ask.outlet, k=_depth(ask, engine), index=ask.index)
     clock.lap("retrieve")
     yield from stream_answer_from(ask, found.hits, engine, window=found.window,
                                   timings={**found.timings, **clock.laps})
+
+
+def _depth(ask: Ask, engine: Engine) -> int:
+    """Passages to retrieve: a model reads sentences gathered from more of them than a quote is chosen from."""
+    top_k = engine.settings.retrieval.top_k
+    return max(top_k, engine.settings.llm.sources) if ask.who(engine).generative else top_k
 
 
 def stream_answer_from(ask: Ask, sources: Sequence[Hit], engine: Engine, *,
@@ -111,17 +120,34 @@ def stream_answer_from(ask: Ask, sources: Sequence[Hit], engine: Engine, *,
         written = yield from _generate(ask, sources, engine, phrase)
     else:
         text, claims = extract(ask.question, sources, phrase, ask.as_of)
-        written = Written(text, claims, list(sources), fallback="" if claims else NO_QUOTE if sources else NO_SOURCES)
+        written = Written(text, claims, list(sources), fallback="" if claims else NO_QUOTE if sources else NO_SOURCES,
+                          read="\n\n".join(h.text for h in sources))
         yield text
     if written.claims and (reasons := answering(written.claims, ask.question, ask.as_of)):
         written = written.refused(f"what the sources support does not answer the question: {reasons[0]}")
+    written, confidence = _judged(written, ask.question, phrase, who.generative, engine.settings.answer.judge)
     written = _disagreements(written, ask.question)
     clock.lap("answer")
     refused = not written.claims
     yield Answer(question=ask.question, text=REFUSAL if refused else written.text, claims=written.claims,
                  sources=written.sources, refused=refused, as_of=ask.as_of, window=window, answerer=who,
-                 fallback=written.fallback,
-                 timings={**(timings or {}), **clock.laps}, choice_readings=written.readings)
+                 fallback=written.fallback, evidence=written.read, confidence=confidence, signals=written.signals,
+                 timings={**(timings or {}), **clock.laps},
+                 choice_readings=written.readings)
+
+
+def _judged(written: Written, question: str, phrase: str, generative: bool, refuse: bool
+            ) -> tuple[Written, float | None]:
+    """The answer, or the refusal when it is unlikely to be right (``rag.answer.judge``), and its confidence."""
+    if not written.claims:
+        return written, None
+    stem, choices = split_alternatives(question)
+    found = judge.signals(stem, written.text, written.claims, written.sources, phrase) | written.signals
+    kind = judge.form(generative, choices)
+    written = replace(written, signals=found)
+    if refuse and (why := judge.doubtful(kind, found)):
+        return written.refused(why), judge.confidence(kind, found)
+    return written, judge.confidence(kind, found)
 
 
 def _disagreements(written: Written, question: str) -> Written:
@@ -185,42 +211,58 @@ def check(text: str, ask: Ask, engine: Engine) -> Answer:
 
 
 def _generate(ask: Ask, sources: Sequence[Hit], engine: Engine, phrase: str) -> Generator[str, None, Written]:
-    """A model's answer, streamed as written, then checked; only the supported claims are kept (strict).
+    """A model's answer from the evidence block, streamed as written, then checked; only the supported
+    claims are kept (strict).
 
-    Sources that do not fit the model's context are left out, least relevant first.
+    When the block does not fit the model's context, it is gathered again in half the tokens.
     """
     from rag.answer.llm import ContextOverflow
 
-    sources = sources[: engine.settings.llm.sources]
     if not sources:  # nothing retrieved: nothing to read, and no source number the reply could name
         return Written("", [], [], fallback=NO_SOURCES)
+    budget = engine.settings.llm.evidence_tokens
     while True:
+        evidence = evidence_for(ask, sources, budget)
+        if not evidence.sources:
+            return Written("", [], list(sources[: engine.settings.retrieval.top_k]), fallback=NO_QUOTE)
         try:
-            claims, readings = yield from _model_claims(ask, sources, engine, phrase)
+            claims, readings, found = yield from _model_claims(ask, evidence, engine, phrase)
             break
         except ContextOverflow:
-            if len(sources) <= 1:
+            if budget < 2 * MIN_BUDGET:
                 raise
-            sources = sources[: len(sources) - 1]
+            budget //= 2
     kept = [c for c in claims if c.supported or not ask.strict(engine)]
     if not any(c.supported for c in kept):
-        return Written("", [], list(sources), readings, UNSUPPORTED)
-    return Written(render_claims(kept), kept, list(sources), readings)
+        return Written("", [], evidence.sources, readings, UNSUPPORTED, evidence.text, found)
+    return Written(render_claims(kept), kept, evidence.sources, readings, read=evidence.text, signals=found)
 
 
-def _model_claims(ask: Ask, sources: Sequence[Hit], engine: Engine, phrase: str
-                  ) -> Generator[str, None, tuple[list[Claim], list[list[float]]]]:
-    """Alternatives ranked by the model, or its written answer: the claims to check, and the readings."""
+def evidence_for(ask: Ask, sources: Sequence[Hit], budget: int) -> Evidence:
+    """The evidence block a model reads for this question (``rag.answer.evidence``)."""
+    stem, choices = split_alternatives(ask.question)
+    return gather(stem, sources, budget, choices, time_scope(ask.question, ask.as_of).phrase)
+
+
+def _model_claims(ask: Ask, evidence: Evidence, engine: Engine, phrase: str
+                  ) -> Generator[str, None, tuple[list[Claim], list[list[float]], dict[str, float]]]:
+    """Alternatives ranked by the model, or its written answer: the claims to check, the readings, and
+    the model's signals for the judgement (how sure it was; whether the extractive quote agrees)."""
     who = ask.who(engine)
     model = engine.generator(who)
     stem, choices = split_alternatives(ask.question)
     if 1 < len(choices) <= len(grounded.LETTERS):
-        readings = grounded.choice_readings(model, stem, choices, sources, ask.as_of)
-        claims = grounded.chosen_claims(choices, grounded.pick(readings), stem, sources, phrase, ask.as_of)
+        readings = grounded.choice_readings(model, stem, choices, evidence, ask.as_of)
+        chosen = grounded.pick(readings)
+        claims = grounded.chosen_claims(choices, chosen, stem, evidence.sources, phrase, ask.as_of)
         yield render_claims(claims)
-        return claims, readings
-    draft = yield from grounded.stream_draft(model, ask.question, sources, ask.as_of)
-    return grounded.draft_claims(draft, sources, engine.embedder("query"), engine.verifier(who)), []
+        return claims, readings, judge.choice_signals(readings, chosen)
+    draft = yield from grounded.stream_draft(model, ask.question, evidence, ask.as_of)
+    quoted, _ = extract(ask.question, evidence.sources, phrase, ask.as_of)
+    found = {"agree": judge.agreement(draft.answer, quoted, ask.question)}
+    if draft.logprob is not None:
+        found["logprob"] = draft.logprob
+    return grounded.draft_claims(draft, evidence.sources, engine.embedder("query"), engine.verifier(who)), [], found
 
 
 def render_claims(claims: Sequence[Claim]) -> str:

@@ -6,6 +6,7 @@ unless one knows it is 68 of 110 questions and not 2 of 3.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -19,6 +20,18 @@ from rag.ingest.sources.common import canonical_url
 from rag.types import Hit
 
 MIRROR_HOSTS = ("www.", "edition.", "amp.", "m.", "mobile.")  # the same article served under another host
+# Words that carry no answer: articles, prepositions, conjunctions, "to be", and the words of "None of the
+# above" (so that choice has no content and is not scorable free-form). Short on purpose: a longer list
+# starts dropping words that are the answer ("US", "who", "May").
+STOP_WORDS = frozenset("the a an of in on at to for and or by with from as is are was were be been none above"
+                       .split())
+# Number words up to twenty and their digits count as one word: "six" = "6".
+NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+_MARKERS = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")  # citation markers: [2], [1, 3]
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
+_WORD = re.compile(r"[^\W_]+")  # letters and digits: hyphens, apostrophes and punctuation split words
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +94,28 @@ def mrr(ranks: Sequence[int | None]) -> Rate:
 def choice_correct(text: str, choices: Sequence[str], gold: int) -> bool:
     """Right when the answer names the gold choice and no other (hedging over all four is not an answer)."""
     return named_choices(text, choices) == [gold]
+
+
+def content_words(text: str) -> list[str]:
+    """The words of ``text`` that can carry an answer, normalised so spellings of one answer meet:
+    casefolded, possessive 's dropped, split at hyphens and punctuation, number words as digits, stop
+    words and citation markers left out (an answer's "[2]" must not pass for the answer "2")."""
+    text = _POSSESSIVE.sub(" ", _MARKERS.sub(" ", text.casefold()))
+    words = (NUMBER_WORDS.get(w, w) for w in _WORD.findall(text))
+    return [w for w in words if w not in STOP_WORDS]
+
+
+def holds_answer(text: str, gold: str, share: float = 0.75) -> bool:
+    """Right in free form when ``text`` holds at least ``share`` of the gold answer's distinct content words.
+
+    The question was asked without choices, so the answer is free text: it cannot be matched whole, and
+    most of the gold's words (not all: "Volodymyr Zelenskyy" against "Zelenskyy") is what a reader would
+    accept. A gold with no content word (``content_words`` empty) is never held: it is not scorable.
+    """
+    wanted = set(content_words(gold))
+    if not wanted:
+        return False
+    return len(wanted & set(content_words(text))) / len(wanted) >= share
 
 
 @dataclass(frozen=True, slots=True)

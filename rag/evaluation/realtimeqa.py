@@ -3,7 +3,8 @@
 The pool (gold and search-result articles of the chosen weeks) goes into its own index, named
 after the weeks it holds; ingestion is idempotent, so a second run (say with another answerer)
 re-reads the files but embeds nothing. Each question is asked as of its own date, as the question
-sentence followed by its choices, through ``rag.answer.qa.answer``: the figures are those of the product.
+sentence followed by its choices (or, with ``free``, the sentence alone), through ``rag.answer.qa.answer``:
+the figures are those of the product. How answers are scored is in ``rag.evaluation.trust``.
 
 Retrieval is scored on a deeper ``retrieve`` call with the same question and date (the answer
 only sees ``top_k`` passages, too few to count ten distinct articles).
@@ -26,6 +27,7 @@ from tqdm import tqdm
 from rag.config import Settings
 from rag.engine import Engine
 from rag.evaluation import metrics as m
+from rag.evaluation.trust import correct, coverage_figures, free_figures, nota_split, trust_record
 from rag.types import Article
 
 RECALL_DEPTH = 10  # distinct articles scored for recall@k and MRR
@@ -59,6 +61,11 @@ class Question:
             return f"{stem}?"
         listed = ", ".join(self.choices[:-1])
         return f"{stem}: {listed} or {self.choices[-1]}?" if listed else f"{stem}: {self.choices[0]}?"
+
+    @property
+    def asked_free(self) -> str:
+        """The question sentence alone, as typed, ending in "?": what a user asks who has no choices to offer."""
+        return f"{self.sentence.strip().rstrip('?').rstrip()}?"
 
 
 def week_files(root: Path, weeks: Sequence[str] | None = None, questions: str = "qa") -> dict[str, dict[str, Path]]:
@@ -156,66 +163,58 @@ def gold_keys(questions: Sequence[Question], engine: Engine) -> tuple[dict[str, 
     return keys, m.rate(present.values())
 
 
-def ask_one(q: Question, keys: set[str], engine: Engine, llm: str) -> dict[str, Any]:
-    """Answer one question through the product, and score it."""
+def ask_one(q: Question, keys: set[str], engine: Engine, llm: str, free: bool = False) -> dict[str, Any]:
+    """Answer one question through the product, and score it; retrieval is scored on the text asked."""
     from rag.answer.qa import Ask, answer
     from rag.query.retrieve import retrieve
 
+    asked = q.asked_free if free else q.asked
     started = time.perf_counter()
-    result = answer(Ask(q.asked, as_of=q.as_of, answerer=llm), engine)
+    result = answer(Ask(asked, as_of=q.as_of, answerer=llm), engine)
     elapsed = round(1000 * (time.perf_counter() - started), 1)
-    ranked = m.ranked_articles(retrieve(q.asked, engine, as_of=q.as_of, k=RECALL_PASSAGES).hits)[:RECALL_DEPTH]
+    ranked = m.ranked_articles(retrieve(asked, engine, as_of=q.as_of, k=RECALL_PASSAGES).hits)[:RECALL_DEPTH]
     counts = m.CitationCounts() if result.refused else m.citation_counts(result.text, result.sources,
                                                                          engine.embedder())
     return {
-        "id": q.qid, "as_of": q.as_of.isoformat(), "asked": q.asked, "gold_choice": q.gold_choice,
+        "id": q.qid, "as_of": q.as_of.isoformat(), "asked": asked, "gold_choice": q.gold_choice,
         "gold_urls": list(q.gold_urls), "gold_rank": m.first_rank(ranked, keys), "ranked": ranked,
         "answer": result.text, "answerer": result.answerer, "refused": result.refused,
         "named": m.named_choices(result.text, q.choices),
         "mc_correct": correct(q, result.text, result.refused), "gold_nota": q.gold_is_nota,
         "citations": asdict(counts), "timings": {**result.timings, "end_to_end_ms": elapsed},
-        "choice_readings": result.choice_readings,
+        "choice_readings": result.choice_readings, **trust_record(q, result),
     }
 
 
-def correct(q: Question, text: str, refused: bool) -> bool:
-    """The answer names the gold choice and no other. When the gold is "None of the above", an answer naming
-    no listed choice is right too (a refusal, or a quote naming the unlisted answer), and naming one is wrong."""
-    if q.gold_choice is None:
-        return False
-    named = [] if refused else m.named_choices(text, q.choices)
-    return named in ([], [q.gold_choice]) if q.gold_is_nota else named == [q.gold_choice]
-
-
-def nota_split(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Accuracy and refusals apart for questions whose answer is "None of the above" and the others."""
-    if not any(r.get("gold_nota") for r in records):
-        return {}
-    return {"nota": {name: {"accuracy": m.rate(r["mc_correct"] for r in part).as_dict(),
-                            "refusal": m.rate(r["refused"] for r in part).as_dict()}
-                     for name, part in (("none_of_the_above", [r for r in records if r.get("gold_nota")]),
-                                        ("listed_choice", [r for r in records if not r.get("gold_nota")]))}}
-
-
-def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Every figure over its own subset: retrieval over questions with gold articles, choices over
-    questions with a gold choice, citations over answered questions."""
+def summarise(records: Sequence[dict[str, Any]], free: bool = False) -> dict[str, Any]:
+    """Every figure over its own subset: retrieval over questions with gold articles, answers over questions
+    with a gold choice (free form: one it can score), citations over answered questions."""
     ranks = [r["gold_rank"] for r in records if r["gold_urls"]]
-    scored = [r for r in records if r["gold_choice"] is not None]
-    answered = [r for r in scored if not r["refused"]]
     cites = m.citation_rates([m.CitationCounts(**r["citations"]) for r in records if not r["refused"]])
     return {
         "questions": len(records),
+        **(free_figures(records) if free else mc_figures(records)),
         "recall": {str(k): m.recall_at(ranks, k).as_dict() for k in (1, 5, 10)},
         "recall_curve": [m.recall_at(ranks, k).value for k in range(1, RECALL_DEPTH + 1)],
         "mrr": m.mrr(ranks).as_dict(),
-        "mc_accuracy": m.rate(r["mc_correct"] for r in scored).as_dict(),
-        "mc_accuracy_answered": m.rate(r["mc_correct"] for r in answered).as_dict(),
-        "mc_baseline_bm25_count": m.rate(r.get("baseline_correct", False) for r in scored).as_dict(),
         "refusal": m.rate(r["refused"] for r in records).as_dict(),
         "citation_recall": cites["recall"].as_dict(),
         "citation_precision": cites["precision"].as_dict(),
+        **coverage_figures(records),
         "latency_ms": m.latency([r["timings"] for r in records]),
+    }
+
+
+def mc_figures(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Multiple choice over questions with a gold choice; answer precision is the accuracy over those
+    answered (also kept under its old name, ``mc_accuracy_answered``)."""
+    scored = [r for r in records if r["gold_choice"] is not None]
+    precision = m.rate(r["mc_correct"] for r in scored if not r["refused"]).as_dict()
+    return {
+        "answer_precision": precision,
+        "mc_accuracy": m.rate(r["mc_correct"] for r in scored).as_dict(),
+        "mc_accuracy_answered": precision,
+        "mc_baseline_bm25_count": m.rate(r.get("baseline_correct", False) for r in scored).as_dict(),
         **position_bias(scored),
         **nota_split(scored),
     }
@@ -255,13 +254,12 @@ def sampled(questions: Sequence[Question], sample: int | None) -> list[Question]
 
 def evaluate(root: Path, settings: Settings, *, weeks: Sequence[str] | None = None, limit: int | None = None,
              llm: str | None = None, index: str | None = None, progress: bool = True,
-             sample: int | None = None, nota: bool = False) -> dict[str, Any]:
+             sample: int | None = None, nota: bool = False, free: bool = False) -> dict[str, Any]:
     """Run the suite: prepare the pool's index, ask every question, and return figures and per-question records.
 
-    ``nota`` asks the "None of the above" variants (``*_qa_nota.jsonl``) instead of the plain questions.
+    ``nota`` asks the "None of the above" variants (``*_qa_nota.jsonl``) instead of the plain questions;
+    ``free`` asks each question without its choices (no BM25-count baseline then: it picks among choices).
     """
-    from rag.evaluation.baseline import bm25_choice_counts, pool_articles
-
     kind = "qa_nota" if nota else "qa"
     files = week_files(root, weeks, kind)
     questions = sampled(load_questions(files, kind)[:limit], sample)
@@ -269,14 +267,23 @@ def evaluate(root: Path, settings: Settings, *, weeks: Sequence[str] | None = No
     engine, prepared = prepare_index(files, settings, index, progress)
     settings = engine.settings
     keys, in_index = gold_keys(questions, engine)
-    baseline = bm25_choice_counts([(q.asked, q.choices) for q in questions],
-                                  pool_articles(pool_targets(files), settings))
-    records = [ask_one(q, keys[q.qid], engine, llm) | {"baseline_correct": pick is not None and pick == q.gold_choice}
-               for q, pick in zip(tqdm(questions, desc="asking", unit=" questions", disable=not progress), baseline,
-                                  strict=True)]
+    baseline = [{}] * len(questions) if free else baseline_records(questions, files, settings)
+    records = [ask_one(q, keys[q.qid], engine, llm, free) | extra
+               for q, extra in zip(tqdm(questions, desc="asking", unit=" questions", disable=not progress), baseline,
+                                   strict=True)]
     return {
         "suite": "realtimeqa", "data": str(root), "weeks": list(files), "llm": llm, "index": settings.index,
         "index_prepared": prepared, "gold_articles_in_index": in_index.as_dict(), "top_k": settings.retrieval.top_k,
-        "embed_model": settings.retrieval.query_embed_model, "sample": sample, "nota": nota,
-        "summary": summarise(records), "records": records,
+        "embed_model": settings.retrieval.query_embed_model, "sample": sample, "nota": nota, "free": free,
+        "summary": summarise(records, free), "records": records,
     }
+
+
+def baseline_records(questions: Sequence[Question], files: dict[str, dict[str, Path]],
+                     settings: Settings) -> list[dict[str, bool]]:
+    """Per question, whether the BM25-count baseline picks the gold choice (in the same run, on the same pool)."""
+    from rag.evaluation.baseline import bm25_choice_counts, pool_articles
+
+    picks = bm25_choice_counts([(q.asked, q.choices) for q in questions], pool_articles(pool_targets(files), settings))
+    return [{"baseline_correct": pick is not None and pick == q.gold_choice}
+            for q, pick in zip(questions, picks, strict=True)]

@@ -63,11 +63,13 @@ def _latency_rows(latency: dict[str, dict[str, float]]) -> list[str]:
 
 
 def realtimeqa_markdown(result: dict[str, Any], env: dict[str, Any], plots: dict[str, str] | None = None) -> str:
-    """The RealTime QA table: retrieval, answers, citations, latency, with the anchors."""
+    """The RealTime QA table: trust first (answer and citation precision), then answers, retrieval,
+    citations, latency, with the anchors."""
     s = result["summary"]
     google, bm25 = RECALL_ANCHORS["Google search (dataset)"], RECALL_ANCHORS["BM25 whole articles"]
+    asked = "asked without their choices (free form)" if result.get("free") else "asked with their choices"
     rows = header("RealTime QA", env) + [
-        f"{s['questions']} questions{SAMPLE if result.get('sample') else ''}, "
+        f"{s['questions']} questions{SAMPLE if result.get('sample') else ''}, {asked}, "
         f"weeks {result['weeks'][0]}..{result['weeks'][-1]} ({len(result['weeks'])}); "
         f"answerer `{result['llm']}`; index `{result['index']}` (questions embedded by {result['embed_model']}, "
         f"top_k {result['top_k']}); "
@@ -75,25 +77,56 @@ def realtimeqa_markdown(result: dict[str, Any], env: dict[str, Any], plots: dict
         "",
         "| measure (subset) | newsrag | anchors |",
         "|---|---:|---|",
+        f"| answer precision (right over answered) | {fmt(s['answer_precision'])} | |",
+        f"| citation precision, ALCE (citations) | {fmt(s['citation_precision'])} | |",
+        *(_free_rows(s) if result.get("free") else []),
         f"| gold recall@1 (questions with a gold article) | {fmt(s['recall']['1'])} | |",
         f"| gold recall@5 | {fmt(s['recall']['5'])} | Google {google[5]:.3f}; BM25 {bm25[5]:.2f} |",
         f"| gold recall@10 | {fmt(s['recall']['10'])} | Google {google[10]:.3f}; BM25 {bm25[10]:.2f} |",
         f"| gold MRR@10 | {fmt(s['mrr'])} | |",
-        f"| multiple-choice accuracy: answer names the gold choice only (all) | {fmt(s['mc_accuracy'])} | "
-        + "; ".join(f"{name} {v:.3f}" for name, v in MC_ANCHORS) + " |",
-        f"| same, over answered questions | {fmt(s['mc_accuracy_answered'])} | |",
-        f"| baseline in the same run: BM25 top-5 articles, most-mentioned choice | "
-        f"{fmt(s.get('mc_baseline_bm25_count', {'value': float('nan'), 'hits': 0, 'n': 0}))} | |",
+        *([] if result.get("free") else _mc_rows(s)),
         f"| refusal rate (all) | {fmt(s['refusal'])} | |",
-        *_nota_rows(s.get("nota")),
-        *_choice_rows(s.get("choice_pick")),
         f"| citation recall, ALCE (answer sentences) | {fmt(s['citation_recall'])} | |",
-        f"| citation precision, ALCE (citations) | {fmt(s['citation_precision'])} | |",
         "",
         *_latency_rows(s["latency_ms"]),
     ]
     rows += ["", *[f"![{name}]({_link(path)})" for name, path in (plots or {}).items()]] if plots else []
     return "\n".join(rows) + "\n"
+
+
+def _coverage_rows(s: dict[str, Any]) -> list[str]:
+    """Whether the gold answer was in the text the answerer read, and how long that text was."""
+    rows = [f"| evidence coverage: the gold choice is in the text the answerer read (scorable) | "
+            f"{fmt(s['evidence_coverage'])} | |"]
+    if tokens := s.get("evidence_tokens"):
+        rows.append(f"| evidence read, tokens p50 | {tokens['p50']:.0f} (n={tokens['n']}) | |")
+    return rows
+
+
+def _free_rows(s: dict[str, Any]) -> list[str]:
+    """Free form: right when the answer holds 75% of the gold choice's content words; the questions whose gold
+    has none ("None of the above") are counted apart."""
+    rows = [f"| free-form right: answer holds the gold choice's content words (scorable) | {fmt(s['free_right'])} | |",
+            f"| free-form refused (scorable) | {fmt(s['free_refusal'])} | |",
+            *_coverage_rows(s)]
+    if s["free_unscorable"]:
+        rows.append(f"| not scorable free-form (gold has no content word): refused | "
+                    f"{fmt(s['free_unscorable_refusal'])} | |")
+    return rows
+
+
+def _mc_rows(s: dict[str, Any]) -> list[str]:
+    """Multiple choice: the answer names the gold choice only, beside the published systems and the baseline."""
+    return [
+        f"| multiple-choice accuracy: answer names the gold choice only (all) | {fmt(s['mc_accuracy'])} | "
+        + "; ".join(f"{name} {v:.3f}" for name, v in MC_ANCHORS) + " |",
+        f"| same, over answered questions | {fmt(s['mc_accuracy_answered'])} | |",
+        f"| baseline in the same run: BM25 top-5 articles, most-mentioned choice | "
+        f"{fmt(s.get('mc_baseline_bm25_count', {'value': float('nan'), 'hits': 0, 'n': 0}))} | |",
+        *_coverage_rows(s),
+        *_nota_rows(s.get("nota")),
+        *_choice_rows(s.get("choice_pick")),
+    ]
 
 
 def _nota_rows(nota: dict[str, Any] | None) -> list[str]:

@@ -162,3 +162,33 @@ def test_a_reported_disagreement_is_judged_on_its_quote(embedder: Embedder) -> N
 def test_a_one_word_answer_is_not_opposed_by_a_negation_near_it(embedder: Embedder) -> None:
     source = [hit("The chain calls the Cauliflower Sandwich plant-forward, not vegetarian, though it has no meat.")]
     assert one("Cauliflower [1].", source, embedder).supported
+
+
+@pytest.mark.parametrize(("sentence", "supported"), [
+    ("The judge sentenced him to six months to six years in prison.", True),
+    ("The judge sentenced him to seven months to seven years in prison.", False),
+    ("The judge sentenced him to 16 months to 16 years in prison.", False),
+])
+def test_a_number_is_stated_in_words_or_digits_but_never_as_another(sentence: str, supported: bool,
+                                                                    embedder: Embedder) -> None:
+    claim = one("6 months to 6 years [1].", [hit(sentence)], embedder)
+    assert claim.supported == supported, claim.reason
+    assert supported or "6" in claim.reason
+
+
+QUIZ = ("News quiz: What does PSL stand for? A. Pumpkin Spice Latte B. Peppermint Sugar Latte "
+        "C. Pumpkin Sugar Latte D. Peppermint Spice Latte")
+
+
+@pytest.mark.parametrize("source", [QUIZ, "What does PSL stand for?\nA. Pumpkin Spice Latte\nB. Peppermint Sugar Latte",
+                                    "Does PSL stand for Pumpkin Spice Latte or Peppermint Sugar Latte?"])
+def test_a_line_listing_candidates_supports_none_of_them(source: str, embedder: Embedder) -> None:
+    claim = one("PSL stands for Peppermint Sugar Latte [1].", [hit(source)], embedder)
+    assert not claim.supported and "only lists candidates" in claim.reason
+    assert not one("B. Peppermint Sugar Latte [1].", [hit(source)], embedder).supported, "nor quoted"
+
+
+def test_a_news_sentence_stating_the_same_supports_it_beside_a_quiz(embedder: Embedder) -> None:
+    news = "PSL stands for Peppermint Sugar Latte, the chain said."
+    assert one("PSL stands for Peppermint Sugar Latte [1].", [hit(news)], embedder).supported
+    assert one("PSL stands for Peppermint Sugar Latte [1].", [hit(f"{news}\n{QUIZ}")], embedder).supported

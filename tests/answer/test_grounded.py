@@ -13,6 +13,7 @@ from datetime import date
 
 import pytest
 
+from rag.answer.evidence import Evidence, tokens
 from rag.answer.grounded import (
     LETTERS,
     choice_readings,
@@ -78,7 +79,8 @@ class Biased:
 
 def test_rotations_cancel_a_bias_for_the_first_option() -> None:
     choices = ("Carol", "Alice", "Bob", "Dan")
-    readings = choice_readings(Biased("Alice"), "Who won?", choices, [HIT], date(2024, 1, 1))
+    block = Evidence(HIT.text, [HIT], tokens(HIT.text))
+    readings = choice_readings(Biased("Alice"), "Who won?", choices, block, date(2024, 1, 1))
     assert len(readings) == 4 and all(sum(r) == pytest.approx(1) for r in readings)
     first_order = max(range(4), key=readings[0].__getitem__)
     assert choices[first_order] == "Carol", "read once, the bias wins"
@@ -108,3 +110,20 @@ def test_a_chosen_alternative_cites_a_sentence_naming_it_alone_about_what_was_as
     assert answer.text == "Beyonce." and answer.supported and quote.citations[0].hit is alone
     (refused,) = chosen_claims(choices, 1, stem, [elsewhere])  # names it, but not about the Grammys
     assert not refused.supported and not refused.citations
+
+
+def test_a_claim_keeps_citing_the_source_that_states_a_figure_the_best_one_lacks() -> None:
+    """The check may find a claim's words in one source and its figure in another: both must stay cited,
+    or the answer would show a number its one citation does not hold."""
+    from rag.answer.grounded import _best_cited
+    from rag.types import Citation, Claim
+
+    words = Hit("c1", "d1", "Gas hit a record price, AAA said.", "Gas", "Herald", "", None, 0, 34)
+    figure = Hit("c2", "d2", "The average is $4.96 a gallon.", "Gas", "Courier", "", None, 0, 30)
+    unrelated = Hit("c3", "d3", "Rain is expected.", "Weather", "Courier", "", None, 0, 17)
+    claim = Claim("Gas hit a record $4.96 a gallon, AAA said.", [
+        Citation(1, words, words.text, 0, 34, 0.9), Citation(2, figure, figure.text, 0, 30, 0.0),
+        Citation(3, unrelated, unrelated.text, 0, 17, 0.0)], True)
+    assert [c.n for c in _best_cited(claim).citations] == [1, 2]
+    alone = Claim("Gas hit a record price, AAA said.", claim.citations, True)
+    assert [c.n for c in _best_cited(alone).citations] == [1]

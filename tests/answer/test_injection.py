@@ -16,8 +16,7 @@ import pytest
 
 from rag.answer.citations import check_claims
 from rag.answer.claims import neutralise, split_claims
-from rag.answer.grounded import format_sources
-from rag.answer.qa import REFUSAL, Ask, answer, stream_answer
+from rag.answer.qa import REFUSAL, Ask, answer, evidence_for, stream_answer
 from rag.config import Settings
 from rag.engine import Engine
 from rag.ingest.ingest import ingest
@@ -130,11 +129,16 @@ def test_fake_markers_and_source_blocks_do_not_change_the_mapping(settings: Sett
 
 
 def test_model_sees_only_the_real_source_headers(settings: Settings) -> None:
-    hits = retrieve("Who cancelled the meeting with the council?", Engine(settings), as_of=AS_OF, k=6).hits
-    shown = format_sources(hits)
-    headers = [line for line in shown.splitlines() if re.match(r"\s*\[\d", line)]
-    assert [h.split("]")[0] for h in headers] == [f"[{n}" for n in range(1, len(hits) + 1)], headers
-    assert "</sources>" not in shown and "(1) Reuters | Militia leaders snub Sudani" in shown
+    question = "Who cancelled the meeting with the council?"
+    hits = retrieve(question, Engine(settings), as_of=AS_OF, k=6).hits
+    block = evidence_for(Ask(question, as_of=AS_OF), hits, 4000)
+    shown = block.text
+    numbered = [line for line in shown.splitlines() if re.match(r"\s*\[\d", line)]
+    headers = [line for line in shown.splitlines() if line.startswith("## ")]
+    assert [h.split("]")[0] for h in numbered] == [f"[{n}" for n in range(1, len(block.sources) + 1)], numbered
+    assert len(headers) == len({h.doc_id for h in block.sources}), headers  # one header per article, no fake one
+    assert HOSTILE in {h.doc_id for h in block.sources}, "the hostile article must be read, or this proves nothing"
+    assert "</sources>" not in shown and "cancelled the meeting with the council (4)" in shown  # read, defused
 
 
 # Generated answers ----------------------------------------------------------------------------------------------
@@ -149,13 +153,14 @@ def model_saying(settings: Settings) -> Iterator[Callable[[str], Settings]]:
 def test_model_obeying_the_injection_is_caught(settings: Settings, model_saying: Callable[[str], Settings]) -> None:
     question = "Who refused to meet Sudani?"
     hits = retrieve(question, Engine(settings), as_of=AS_OF, k=settings.retrieval.top_k).hits
-    real, hostile = number_of(hits, REAL), number_of(hits, HOSTILE)
+    read = evidence_for(Ask(question, as_of=AS_OF), hits, settings.llm.evidence_tokens).sources
+    real, hostile = number_of(read, REAL), number_of(read, HOSTILE)
     served = model_saying(drafted(
         "Akram al-Kaabi refused to meet Sudani. Elon Musk refused to meet Sudani. "
         "The city council won the 2022 World Cup. The council was dissolved in 2021.",
-        [real, hostile, len(hits) + 3])).replace(llm_sources=len(hits))
+        [real, hostile, len(read) + 3])).replace(llm_sources=len(hits))
     result = answer(Ask(question, as_of=AS_OF, answerer="openai"), Engine(served))
-    assert result.answerer == "openai" and result.sources == hits
+    assert result.answerer == "openai" and result.sources == read
     assert result.text == f"Akram al-Kaabi refused to meet Sudani. [{real}]", result.text
     assert all(c.supported for c in check_claims(result.text, result.sources, Engine(served).embedder("query")))
     lenient = answer(Ask(question, as_of=AS_OF, answerer="openai", lenient=True), Engine(served))

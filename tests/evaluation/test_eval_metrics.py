@@ -16,7 +16,9 @@ from rag.evaluation.metrics import (
     choice_correct,
     citation_counts,
     citation_rates,
+    content_words,
     first_rank,
+    holds_answer,
     latency,
     mrr,
     named_choices,
@@ -134,3 +136,28 @@ def test_latency_per_stage_with_counts() -> None:
     summary = latency(runs)
     assert summary["retrieve"] == {"p50": 20.0, "p95": 30.0, "n": 3}
     assert summary["check"]["n"] == 1
+
+
+def test_content_words_drop_stop_words_case_markers_and_possessives() -> None:
+    assert content_words("The Bank of England's rate [2], [1, 3]") == ["bank", "england", "rate"]
+    assert content_words("Six state-run firms") == ["6", "state", "run", "firms"]
+    assert content_words("None of the above") == []
+
+
+def test_holds_answer_needs_three_quarters_of_the_gold_content_words() -> None:
+    gold = "The Royal Bank of Canada in Toronto"  # four content words: royal, bank, canada, toronto
+    assert holds_answer("It was the royal bank of CANADA [1].", gold)  # 3 of 4
+    assert not holds_answer("A royal bank [1].", gold)  # 2 of 4
+    assert holds_answer("royal bank, canada", gold, share=0.75) and not holds_answer("royal bank, canada", gold, 0.8)
+
+
+def test_holds_answer_reads_numbers_and_ignores_citation_markers() -> None:
+    assert holds_answer("Six people were hurt [1].", "6")
+    assert holds_answer("It took 6 days.", "six")
+    assert not holds_answer("Nobody said so [2].", "2")
+    assert holds_answer("Kyiv's mayor [2].", "Kyiv")
+
+
+def test_a_gold_without_content_words_is_never_held() -> None:
+    assert not holds_answer("None of the above [1].", "None of the above")
+    assert not holds_answer("anything", "")

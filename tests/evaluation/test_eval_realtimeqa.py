@@ -14,6 +14,7 @@ sentence naming only one must carry the rest of the question to count as an answ
   -> not retrieved (no rank), refused, wrong.
 
 So: recall@1 = recall@5 = recall@10 = MRR = 2/3 (q0, q1 of q0, q1, q3); accuracy 3/4; refusal 1/4.
+Asked free-form (the sentence alone) the same holds: right 3/4, answer precision 3/3, evidence coverage 3/4.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from rag.evaluation.realtimeqa import (
     index_name,
     load_questions,
     pool_targets,
+    summarise,
     week_files,
 )
 from rag.interfaces.cli import main
@@ -103,6 +105,11 @@ def result(data: Path, settings: Settings) -> dict:
     return evaluate(data, settings, llm="extractive", progress=False)
 
 
+@pytest.fixture(scope="module")
+def free(data: Path, settings: Settings, result: dict) -> dict:
+    return evaluate(data, settings, llm="extractive", progress=False, free=True, index=result["index"])
+
+
 def test_questions_are_asked_with_their_choices(data: Path) -> None:
     questions = load_questions(week_files(data))
     assert [q.qid for q in questions] == [f"{WEEK}_{i}" for i in range(4)]
@@ -110,6 +117,8 @@ def test_questions_are_asked_with_their_choices(data: Path) -> None:
     assert questions[2].gold_urls == ()
     two = Question("x", questions[0].as_of, "Is it on?", ("Yes", "No"), 0, (), ())
     assert two.asked == "Is it on: Yes or No?"
+    assert questions[0].asked_free == "Which city will host the 2031 Widget Summit?"
+    assert Question("y", two.as_of, "  Is it on ", ("Yes", "No"), 0, (), ()).asked_free == "Is it on?"
 
 
 def test_pool_is_read_as_ingest_reads_the_folder_and_index_says_what_it_holds(data: Path) -> None:
@@ -127,7 +136,8 @@ def test_figures_match_the_hand_computed_ones(result: dict) -> None:
     assert s["recall"] == {"1": third, "5": third, "10": third}
     assert s["mrr"] == third
     assert s["mc_accuracy"] == {"value": 0.75, "hits": 3.0, "n": 4}
-    assert s["mc_accuracy_answered"] == {"value": 1.0, "hits": 3.0, "n": 3}
+    assert s["mc_accuracy_answered"] == s["answer_precision"] == {"value": 1.0, "hits": 3.0, "n": 3}
+    assert s["evidence_coverage"] == {"value": 0.75, "hits": 3.0, "n": 4}  # q3's article was not published yet
     assert s["refusal"] == {"value": 0.25, "hits": 1.0, "n": 4}
     assert s["citation_recall"]["value"] == 1.0 and s["citation_precision"]["value"] == 1.0
     assert result["gold_articles_in_index"] == {"value": 1.0, "hits": 3.0, "n": 3}
@@ -193,6 +203,7 @@ def test_none_of_the_above_variants_score_an_answer_naming_no_listed_choice(data
     (data / f"{WEEK}_qa_nota.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     try:
         nota = evaluate(data, settings, llm="extractive", progress=False, nota=True, index=result["index"])
+        free = evaluate(data, settings, llm="extractive", progress=False, nota=True, free=True, index=result["index"])
     finally:
         (data / f"{WEEK}_qa_nota.jsonl").unlink()
     records = {r["id"]: r for r in nota["records"]}
@@ -202,3 +213,57 @@ def test_none_of_the_above_variants_score_an_answer_naming_no_listed_choice(data
     split = nota["summary"]["nota"]
     assert split["none_of_the_above"]["accuracy"]["value"] == 1.0 and split["listed_choice"]["accuracy"]["n"] == 1
     assert nota["nota"] and "nota" not in result["summary"], "the plain questions have no such split"
+    summit, cup = ({r["id"]: r for r in free["records"]}[f"{WEEK}_{i}_nota"] for i in (0, 1))
+    assert summit["asked"] == QUESTIONS[0][0] and not summit["free_scorable"] and summit["covered"] is None
+    assert cup["free_scorable"] and cup["free_right"]
+    assert free["summary"]["free_right"]["n"] == 1 and free["summary"]["free_unscorable"] == 1
+
+
+def test_free_form_asks_the_sentence_alone_and_scores_the_content_words(free: dict) -> None:
+    s, records = free["summary"], {r["id"]: r for r in free["records"]}
+    assert free["free"] and records[f"{WEEK}_0"]["asked"] == QUESTIONS[0][0], "asked without its choices"
+    assert [records[f"{WEEK}_{i}"]["free_right"] for i in range(4)] == [True, True, True, False]
+    assert [records[f"{WEEK}_{i}"]["covered"] for i in range(4)] == [True, True, True, False]
+    assert all("confidence" in r and r["free_scorable"] for r in records.values())
+    assert s["free_right"] == {"value": 0.75, "hits": 3.0, "n": 4}
+    assert s["free_refusal"] == {"value": 0.25, "hits": 1.0, "n": 4}
+    assert s["answer_precision"] == {"value": 1.0, "hits": 3.0, "n": 3}
+    assert s["evidence_coverage"]["value"] == 0.75 and s["free_unscorable"] == 0
+    assert s["recall"]["5"]["value"] == pytest.approx(2 / 3), "retrieved with the text asked"
+    assert not {"mc_accuracy", "mc_baseline_bm25_count"} & set(s), "choices were not offered"
+    assert not any("baseline_correct" in r for r in records.values())
+
+
+def record(right: bool, refused: bool, covered: bool | None, **extra: object) -> dict:
+    """A per-question record with only what ``summarise`` reads."""
+    return {"gold_rank": None, "gold_urls": [], "gold_choice": 0, "refused": refused, "mc_correct": right,
+            "free_right": right, "free_scorable": covered is not None, "covered": covered, "citations": {},
+            "timings": {"answer_ms": 1.0}, **extra}
+
+
+def test_answer_precision_is_right_over_answered_and_coverage_over_scorable() -> None:
+    records = [record(True, False, True, evidence_tokens=100), record(False, False, True, evidence_tokens=300),
+               record(False, True, False, evidence_tokens=200), record(False, True, None)]
+    free = summarise(records, free=True)
+    assert free["answer_precision"] == {"value": 0.5, "hits": 1.0, "n": 2}
+    assert free["free_right"] == {"value": pytest.approx(1 / 3), "hits": 1.0, "n": 3}
+    assert free["free_refusal"] == {"value": pytest.approx(1 / 3), "hits": 1.0, "n": 3}
+    assert free["free_unscorable"] == 1 and free["free_unscorable_refusal"]["value"] == 1.0
+    assert free["evidence_coverage"] == {"value": pytest.approx(2 / 3), "hits": 2.0, "n": 3}
+    assert free["evidence_tokens"] == {"p50": 200, "n": 3}
+    mc = summarise(records)
+    assert mc["answer_precision"] == mc["mc_accuracy_answered"] == {"value": 0.5, "hits": 1.0, "n": 2}
+    assert mc["mc_accuracy"]["n"] == 4 and "free_right" not in mc
+
+
+def test_cli_free_flag_shows_free_form_rows_first_with_answer_precision(
+        data: Path, settings: Settings, result: dict, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("RAG_INDEX_ROOT", str(settings.index_root))
+    assert main(["eval", "realtimeqa", str(data), "--index", result["index"], "--free", "--plots", ""]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ")]
+    assert f"`newsrag eval realtimeqa {data} --index {result['index']} --free`" in out
+    assert rows[1].startswith("| answer precision (right over answered) | 1.000 (3/3)")
+    assert rows[2].startswith("| citation precision") and rows[3].startswith("| free-form right")
+    assert not any("multiple-choice" in row for row in rows)

@@ -61,6 +61,7 @@ def start_llama(params: Any) -> Any:
 class _Loaded:
     server: Any
     last_timings: dict[str, float] = field(default_factory=dict)  # llama.cpp's figures for the last reply
+    last_logprobs: list[tuple[str, float]] = field(default_factory=list)  # each token of the last reply
 
 
 class LocalGenerator:
@@ -89,6 +90,11 @@ class LocalGenerator:
         """llama.cpp's own figures (tokens read and written per second) for the model's last reply."""
         return self._loaded().last_timings
 
+    @property
+    def last_logprobs(self) -> list[tuple[str, float]]:
+        """Each token of the model's last streamed reply with its log-probability: how sure it was."""
+        return self._loaded().last_logprobs
+
     def _request(self, system: str, user: str, **extra: Any) -> dict:
         return {"messages": messages(system, user), "temperature": 0.0, "max_tokens": self.max_tokens,
                 "cache_prompt": True, **extra}
@@ -96,7 +102,9 @@ class LocalGenerator:
     def stream(self, system: str, user: str, schema: dict | None = None) -> Iterator[str]:
         """Deltas as the model writes them; stopping early, or the time limit, ends the generation."""
         loaded = self._loaded()
-        request = self._request(system, user, stream=True, **({"grammar": compact_json(schema)} if schema else {}))
+        request = self._request(system, user, stream=True, logprobs=True, top_logprobs=1,
+                                **({"grammar": compact_json(schema)} if schema else {}))
+        loaded.last_logprobs = []
         chunks: queue.Queue[Any] = queue.Queue()
         stop = threading.Event()
         done = object()
@@ -137,6 +145,8 @@ class LocalGenerator:
         if "timings" in item:
             loaded.last_timings = item["timings"]
         choices = item.get("choices") or [{}]
+        for token in (choices[0].get("logprobs") or {}).get("content") or []:
+            loaded.last_logprobs.append((token.get("token", ""), float(token.get("logprob", 0.0))))
         return (choices[0].get("delta") or {}).get("content") or ""
 
     def next_token(self, system: str, user: str) -> dict[str, float]:
