@@ -17,11 +17,11 @@ from rag.sentences import STOPWORDS, in_digits
 
 _LIST = re.compile(r"^(?P<stem>.+?)\s*:\s*(?P<items>[^:]+?)\s*\?*\s*$", re.S)
 _OR = re.compile(r",?\s+or\s+", re.I)
-_SEPARATOR = re.compile(r",?\s+or\s+|,\s*", re.I)
+_SEPARATOR = re.compile(r",?\s+or\s+|,(?!\d)\s*", re.I)  # "200,000, 350,000 or 1,000" keeps its numbers whole
 _MARKERS = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 _PUNCT = re.compile(r"[^\w]+", re.UNICODE)
 MAX_WORDS = 8  # longer "alternatives" are a clause after a colon, not a list of answers
-_TOKEN = re.compile(r"\w+")
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|\w+")  # "4.96" and "700,000" are one number: "$4" does not name them
 # Words saying what kind of thing a name is, which news drops once that is clear ("Mar-a-Lago", "Labour"). Left
 # out on purpose: city, state, county, island(s), river, lake, airport, university, where the bare name is often
 # another place or body ("Kansas City" is not Kansas, "Islamic State" is not "Islamic", "Kabul airport" is not Kabul).

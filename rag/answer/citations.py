@@ -103,10 +103,10 @@ def _pool(numbers: list[int], sources: Sequence[Hit]) -> tuple[list[Candidate], 
 
 def _lexical_best(claim: str, pool: list[Candidate], least: float = LEXICAL_SUPPORT) -> tuple[Candidate, float] | None:
     """The candidate holding most of the claim's content words, if it holds at least ``least`` of them."""
-    wanted = set(terms(claim))
+    wanted = set(terms(in_digits(claim)))  # "6 months" is said by "six months"
     if not wanted or not pool:
         return None
-    scored = [(c, len(wanted & set(terms(c.text))) / len(wanted)) for c in pool]
+    scored = [(c, len(wanted & set(terms(in_digits(c.text)))) / len(wanted)) for c in pool]
     best = max(scored, key=lambda item: item[1])
     return best if best[1] >= least else None
 

@@ -139,3 +139,15 @@ def test_a_model_pick_is_cited_where_the_article_names_it_by_surname() -> None:
     claims = chosen_claims(["Boris Johnson", "Liz Truss"], 1, "Who will become prime minister on Tuesday?", sources)
     assert claims[0].text == "Liz Truss." and claims[0].supported
     assert claims[0].citations[0].quote == "Truss will become prime minister on Tuesday."
+
+
+def test_numbers_with_thousands_separators_stay_whole_alternatives() -> None:
+    stem, choices = split_alternatives("How many subscribers did it lose: 200,000, 350,000, 640,000 or 970,000?")
+    assert choices == ("200,000", "350,000", "640,000", "970,000")
+
+
+def test_a_number_does_not_name_the_start_of_another() -> None:
+    choices = ("$3", "$4", "$5", "$6")
+    assert named_choices("Gas hit $4.96 a gallon on average.", choices, loose=True) == []
+    assert named_choices("Gas cost $4 a gallon on average.", choices, loose=True) == [1]
+    assert named_choices("It cost the company 700,000 subscribers.", ("000", "700,000"), loose=True) == [1]

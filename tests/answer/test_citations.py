@@ -192,3 +192,10 @@ def test_a_news_sentence_stating_the_same_supports_it_beside_a_quiz(embedder: Em
     news = "PSL stands for Peppermint Sugar Latte, the chain said."
     assert one("PSL stands for Peppermint Sugar Latte [1].", [hit(news)], embedder).supported
     assert one("PSL stands for Peppermint Sugar Latte [1].", [hit(f"{news}\n{QUIZ}")], embedder).supported
+
+
+def test_a_number_in_words_supports_the_same_number_in_digits(embedder: Embedder) -> None:
+    hit = Hit("c1", "d1", "Ukraine's Independence Day marks six months exactly since Russia invaded.", "War",
+              "Herald", "", None, 0, 71)
+    assert check_claims("6 months. [1]", [hit], embedder)[0].supported
+    assert not check_claims("7 months. [1]", [hit], embedder)[0].supported
