@@ -166,7 +166,8 @@ def test_uploads_stay_under_the_index_root(ui_url: str, seed_settings: Settings)
 
 def test_with_a_model_the_ui_condenses_and_streams_the_draft(seed_settings: Settings) -> None:
     server = CondenseServer("What did the US say about the Iraqi militias?",
-                            drafted("Akram al-Kaabi refused to engage with Al-Sudani. He met him in Paris.", [1, 2]))
+                            drafted("US officials warned that American forces in the region would respond if attacks "
+                                    "caused any losses. He met him in Paris.", [1, 2]))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         engine = Engine(seed_settings.replace(openai_base_url=f"{server.base}/v1", openai_model="m"))
@@ -180,7 +181,7 @@ def test_with_a_model_the_ui_condenses_and_streams_the_draft(seed_settings: Sett
         server.server_close()
     drafts = [s for s in steps if "nr-draft" in s]
     assert any("Reading the sources with openai" in s for s in steps), "a status shows until the model writes"
-    assert any("Checking every sentence" in d and "Kaabi" in d for d in drafts), "the draft is shown as written"
+    assert any("Checking every sentence" in d and "American forces" in d for d in drafts), "the draft is shown"
     assert "Asked as: “What did the US say about the Iraqi militias?”" in steps[-1]
     assert "nr-unsupported" in steps[-1] and "Paris" in steps[-1], "lenient mode marks the invented sentence"
     assert len(chat.turns) == 2 and chat.turns[1].standalone == "What did the US say about the Iraqi militias?"

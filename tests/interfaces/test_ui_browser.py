@@ -143,7 +143,7 @@ def test_upload_with_progress_then_ask_the_new_index(browser, app_url: str, tmp_
           .forEach(e => window.progress.push(e.textContent)))
           .observe(document.body, {childList: true, subtree: true}); }""")
     page.locator("input[type=file]").set_input_files(str(article))
-    page.get_by_text("floods.txt").wait_for()
+    page.get_by_text("floods.txt").wait_for(timeout=90_000)  # slow beside other work on two cores
     page.get_by_role("button", name="Add to index").click()
     page.wait_for_function("document.querySelector('#ingest-summary textarea').value.includes('added')",
                            timeout=120_000)
