@@ -112,12 +112,20 @@ def confidence(kind: str, found: dict[str, float]) -> float | None:
 
 
 def doubtful(kind: str, found: dict[str, float]) -> str:
-    """Why the answer is refused as unlikely to be right ("" when it stands or nothing is fitted)."""
+    """Why the answer is refused as unlikely to be right ("" when it stands or nothing is fitted): the
+    confidence, and the signals below a typical answer of the fitting set that pulled it down most."""
     p = confidence(kind, found)
     if p is None or p >= THRESHOLDS.get(kind, 0.0):
         return ""
-    weak = [name for name in ("agree", "corroboration", "coverage", "pick") if found.get(name, 1.0) < 0.5]
-    because = {"agree": "the quoted sources do not name it", "corroboration": "no other article names it",
-               "coverage": "its source is about little of the question", "pick": "the model was unsure"}
-    reason = "; ".join(because[w] for w in weak[:2]) or "its signals are weak"
+    _, weights, means = WEIGHTS[kind]
+    low = {name: found.get(name, means[name]) - means[name] for name in weights}
+    pulls = sorted((weights[name] * gap, name) for name, gap in low.items() if gap < 0 < weights[name])
+    reason = "; ".join(_BECAUSE.get(name, name) for _, name in pulls[:2]) or "its signals are weak"
     return f"{DOUBT} (confidence {p:.2f}): {reason}"
+
+
+_BECAUSE = {"agree": "the quoted sources do not name it", "corroboration": "no other article names it",
+            "coverage": "its sources hold little of the question", "pick": "the model was unsure of its pick",
+            "consistent": "the model's pick changed with the order of the options",
+            "similarity": "its passage is far from the question", "new": "it names nothing the question does not",
+            "logprob": "the model was unsure of its words"}

@@ -55,7 +55,7 @@ def test_a_fitted_model_refuses_below_its_threshold_and_says_why(monkeypatch: py
     assert judge.confidence("test-free", {"agree": 1.0}) == pytest.approx(1 / (1 + 2.718281828 ** -2))
     assert judge.doubtful("test-free", {"agree": 1.0}) == ""
     why = judge.doubtful("test-free", {"agree": 0.0})
-    assert why.startswith(judge.DOUBT) and "the quoted sources do not name it" in why
+    assert why.startswith(judge.DOUBT) and why.endswith(": the quoted sources do not name it"), why
     assert judge.confidence("test-free", {}) == pytest.approx(0.5)  # a missing signal counts as its mean
     assert judge.confidence("unfitted-form", {"agree": 0.0}) is None and judge.doubtful("unfitted-form", {}) == ""
 
