@@ -73,10 +73,10 @@ def _naming_each(ranked: Sequence[Scored], choices: Sequence[str]) -> list[Score
     if not choices:
         return []
     first: dict[int, Scored] = {}
-    for s in ranked:
+    for s in ranked:  # so the first sentences found come first
         for i in named_choices(s.hit.text[s.start:s.end], choices, context=s.hit.text, loose=True):
             first.setdefault(i, s)
-    return [first[i] for i in sorted(first, key=lambda i: ranked.index(first[i]))]
+    return list(first.values())
 
 
 def _with_subject(s: Scored) -> list[tuple[int, int]]:

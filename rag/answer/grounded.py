@@ -221,11 +221,10 @@ def chosen_claims(choices: Sequence[str], chosen: int, stem: str, sources: Seque
     want = asked(stem, as_of)
     named = [(s, named_choices(s.hit.text[s.start:s.end], choices, context=s.hit.text, loose=True))
              for s in score_sentences(stem, sources, ignore)]
-    naming = sorted((s for s, idx in named if chosen in idx and not unmet_by(want, s, choice=True)),
-                    key=lambda s: named_choices(s.hit.text[s.start:s.end], choices, context=s.hit.text,
-                                                loose=True) != [chosen])
+    naming = sorted(((s, idx) for s, idx in named if chosen in idx and not unmet_by(want, s, choice=True)),
+                    key=lambda pair: pair[1] != [chosen])
     answer = f"{neutralise(choices[chosen])}."
     if not naming:
         return [Claim(answer, [], False, "no source names this alternative")]
-    deciding = quote_claim(naming[0])
+    deciding = quote_claim(naming[0][0])
     return [Claim(answer, deciding.citations, True), deciding]

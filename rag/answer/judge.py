@@ -22,14 +22,13 @@ for answer precision the reply is refused, with the reason shown.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
+from rag.answer.claims import MARKER
 from rag.sentences import terms
 from rag.types import Claim, Hit
 
 CORROBORATION_CAP = 3  # articles beyond the third say nothing more
-_MARKERS = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
 NAMED_SHARE = 0.75  # an article names the answer when it holds this share of the answer's own words
 # words that frame a question, not its subject ("what happened", "what did they say"): answers seldom repeat them
 _FRAME = frozenset(terms("happened happening latest news update updates know say tell"))
@@ -60,7 +59,7 @@ def form(generative: bool, choices: Sequence[str]) -> str:
 
 def core(text: str, question: str) -> set[str]:
     """The answer's own words: its content words that the question does not already say."""
-    return set(terms(_MARKERS.sub(" ", text))) - set(terms(question))
+    return set(terms(MARKER.sub(" ", text))) - set(terms(question))
 
 
 def signals(question: str, answer: str, claims: Sequence[Claim], sources: Sequence[Hit], ignore: str = ""
@@ -87,7 +86,7 @@ def signals(question: str, answer: str, claims: Sequence[Claim], sources: Sequen
 def agreement(answer: str, other: str, question: str) -> float:
     """The share of the answer's own words that another reader's answer holds (1.0: it names the same)."""
     own = core(answer, question)
-    return len(own & set(terms(_MARKERS.sub(" ", other)))) / len(own) if own else 0.0
+    return len(own & set(terms(MARKER.sub(" ", other)))) / len(own) if own else 0.0
 
 
 def choice_signals(readings: Sequence[Sequence[float]], chosen: int) -> dict[str, float]:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rag.answer.judge import form
+from rag.types import Answerer
 
 L2 = 1.0  # ridge penalty on the standardised weights: the samples are small (tens to hundreds)
 
@@ -28,7 +29,7 @@ def records(paths: Sequence[Path]) -> list[dict[str, Any]]:
     found = []
     for path in paths:
         run = json.loads(Path(path).read_text(encoding="utf-8"))
-        free, generative = bool(run.get("free")), not str(run.get("llm", "extractive")).startswith("extractive")
+        free, generative = bool(run.get("free")), Answerer(run.get("llm", "extractive")).generative
         for r in run["records"]:
             right = r.get("free_right") if free else r.get("mc_correct")
             if r.get("signals") and not r["refused"] and right is not None:

@@ -13,10 +13,11 @@ from urllib.parse import urlsplit
 
 from rag.answer.choices import named_choices
 from rag.answer.citations import check_claims
-from rag.answer.claims import split_claims
+from rag.answer.claims import MARKER, split_claims
 from rag.benchmarks.common import percentile
 from rag.index.embedding import Embedder
 from rag.ingest.sources.common import canonical_url
+from rag.sentences import in_digits
 from rag.types import Hit
 
 MIRROR_HOSTS = ("www.", "edition.", "amp.", "m.", "mobile.")  # the same article served under another host
@@ -25,11 +26,6 @@ MIRROR_HOSTS = ("www.", "edition.", "amp.", "m.", "mobile.")  # the same article
 # starts dropping words that are the answer ("US", "who", "May").
 STOP_WORDS = frozenset("the a an of in on at to for and or by with from as is are was were be been none above"
                        .split())
-# Number words up to twenty and their digits count as one word: "six" = "6".
-NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
-_MARKERS = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")  # citation markers: [2], [1, 3]
 _POSSESSIVE = re.compile(r"['\u2019]s\b")
 _WORD = re.compile(r"[^\W_]+")  # letters and digits: hyphens, apostrophes and punctuation split words
 
@@ -100,9 +96,8 @@ def content_words(text: str) -> list[str]:
     """The words of ``text`` that can carry an answer, normalised so spellings of one answer meet:
     casefolded, possessive 's dropped, split at hyphens and punctuation, number words as digits, stop
     words and citation markers left out (an answer's "[2]" must not pass for the answer "2")."""
-    text = _POSSESSIVE.sub(" ", _MARKERS.sub(" ", text.casefold()))
-    words = (NUMBER_WORDS.get(w, w) for w in _WORD.findall(text))
-    return [w for w in words if w not in STOP_WORDS]
+    text = _POSSESSIVE.sub(" ", MARKER.sub(" ", in_digits(text).casefold()))
+    return [w for w in _WORD.findall(text) if w not in STOP_WORDS]
 
 
 def holds_answer(text: str, gold: str, share: float = 0.75) -> bool:
