@@ -19,7 +19,7 @@ from rag.query.timescope import REPORT_LAG_DAYS
 from rag.types import Answerer
 
 # the embedding runtimes (built by rag.index.embedding): one model, all-MiniLM-L6-v2, run several ways
-EmbedRuntime = Literal["auto", "minilm", "minilm-int8", "minilm-onnx", "minilm-vnni"]
+EmbedRuntime = Literal["auto", "minilm", "minilm-bf16", "minilm-int8", "minilm-onnx", "minilm-vnni"]
 RUNTIMES: tuple[str, ...] = get_args(EmbedRuntime)
 INDEX_NAME = r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$"
 
@@ -39,10 +39,11 @@ class IngestSettings(BaseSettings):
 
     model_config = _env()
     embed_model: EmbedRuntime = Field(
-        "auto", description="runtime that embeds passages at ingest, all-MiniLM-L6-v2 each: auto (minilm-vnni on "
-        "CPUs with VNNI, else minilm-onnx; minilm until `newsrag models build-int8` has run), minilm "
-        "(sentence-transformers, fp32), minilm-int8 (the int8 wheel's ONNX graph), minilm-vnni (the built graph "
-        "with integer matmuls) or minilm-onnx (the built graph in fp32)")
+        "auto", description="runtime that embeds passages at ingest, all-MiniLM-L6-v2 each: auto (minilm-bf16 on "
+        "CPUs with AMX, minilm-vnni on CPUs with VNNI, else minilm-onnx; minilm until `newsrag models build-int8` "
+        "has run), minilm (sentence-transformers, fp32), minilm-bf16 (the same in bfloat16), minilm-int8 (the int8 "
+        "wheel's ONNX graph), minilm-vnni (the built graph with integer matmuls) or minilm-onnx (the built graph "
+        "in fp32)")
     embed_batch_size: int = Field(16, gt=0, description="passages per embedding call")
     write_batch: int = Field(512, gt=0, description="passages embedded and written per step (whole articles)")
     chunk_size: int = Field(200, ge=32, le=256, description="passage size in model tokens")
@@ -112,6 +113,8 @@ class LLMSettings(BaseSettings):
     evidence_tokens: int = Field(600, ge=128, le=8192, description="tokens of evidence a generative model reads "
                                  "(on a CPU each 100 cost about a second before the first word)")
     threads: int = Field(0, ge=0, description="llama.cpp threads for llm='local' (0: every core)")
+    slots: int = Field(2, ge=1, le=8, description="prompts llama.cpp keeps read for llm='local', each in "
+                       "context_window tokens: the answer's and the check's keep their own, so neither is read again")
     local_model: str = Field("qwen2.5-coder-1.5b", min_length=1, validation_alias=_alias("RAG_LOCAL_MODEL"),
                              description="the model llm='local' runs: a bundled one (newsrag models) or a .gguf path")
     models_dir: Path = Field(Path("models"), validation_alias=_alias("RAG_MODELS_DIR"),
@@ -152,7 +155,7 @@ GROUPS: dict[str, type[BaseSettings]] = {"ingest": IngestSettings, "fetch": Fetc
 # the flat names of the settings before they were grouped (Settings(top_k=3)): name -> (group, field)
 FLAT = {name: (group, name) for group, cls in GROUPS.items() for name in cls.model_fields} | {
     f"llm_{name}": ("llm", name) for name in ("max_tokens", "timeout", "retries", "context_window", "sources",
-                                              "threads")} | {"llm": ("answer", "llm")}
+                                              "threads", "slots")} | {"llm": ("answer", "llm")}
 
 
 def _split(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:

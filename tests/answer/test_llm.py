@@ -588,3 +588,30 @@ def test_openai_server_killed_mid_stream_raises() -> None:
             for _ in stream:
                 pass
         assert time.perf_counter() - started < 10
+
+
+def test_local_warmed_model_has_read_its_instructions_before_the_first_question() -> None:
+    """Warmed as `serve` warms it, the model is loaded before anyone asks, and the first question finds the
+    answer prompt's instructions already read, though a check's prompt came in between (it keeps its own
+    slot); a model not warmed reads them with the question."""
+    from rag.answer.grounded import answer_schema
+    from rag.answer.prompts import load_prompt
+    from rag.engine import Engine
+
+    spec = f"local:{SMALL}"
+    engine = Engine(local_settings(llm_max_tokens=48))
+    assert not engine.ready(spec)
+    engine.warm(spec)
+    assert engine.ready(spec)
+    warmed = engine.generator(spec)
+    instructions = len(load_prompt("answer").system) // 6  # well under the instructions' tokens
+    system, user = load_prompt("answer").render(question="Where did the floods happen?", as_of="2024-10-31",
+                                                sources=f"## elpais.com | Floods | 2024-10-30\n[1] {NEWS_USER}")
+    warmed.next_token("You check claims against news sources.", "Source: rain.\n\nClaim: it rained. Yes or no?")
+    first = "".join(warmed.stream(system, user, answer_schema(1)))
+    assert warmed.requests[-1]["cache_n"] >= instructions, warmed.requests[-1]
+
+    cold = get_generator(spec, local_settings(llm_max_tokens=48))
+    assert not cold.ready
+    assert "Valencia" in first and "Valencia" in "".join(cold.stream(system, user, answer_schema(1)))
+    assert cold.requests[-1]["cache_n"] == 0 and cold.requests[-1]["prompt_n"] > warmed.requests[-1]["prompt_n"]

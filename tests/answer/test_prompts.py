@@ -94,8 +94,9 @@ def test_shipped_prompts_load_and_render() -> None:
     system, user = answer.render(question="Who refused to meet Sudani?", as_of="2024-01-20",
                                  sources="[1] Reuters | Talks stall | 2024-01-19\nThe envoy refused to meet Sudani.")
     assert '"answer"' in system and '"sources"' in system  # the fields of grounded.answer_schema
-    assert "[n]" in system and "2024-01-20" in system and "instructions" in system
-    assert "Who refused to meet Sudani?" in user and "The envoy refused" in user
+    assert "[n]" in system and "instructions" in system
+    assert "Who refused to meet Sudani?" in user and "The envoy refused" in user and "2024-01-20" in user
+    assert "2024-01-20" not in system, "a dated system part is read again for every day's questions"
 
     choose = load_prompt("choose")
     assert set(choose.variables) == {"question", "sources", "options", "as_of"}
@@ -108,7 +109,10 @@ def test_shipped_prompts_load_and_render() -> None:
     assert set(condense.variables) == {"history", "question", "as_of"}
     system, user = condense.render(history="User: What happened at Ain al-Asad?\nAssistant: A rocket attack [1].",
                                    question="and what did the US say?", as_of="2024-01-20")
-    assert "standalone" in system and "2024-01-20" in system and "and what did the US say?" in user
+    assert "standalone" in system and "2024-01-20" in user and "and what did the US say?" in user
+    assert all(load_prompt(name).render(**dict.fromkeys(load_prompt(name).variables, "2024-01-20")).system
+               == load_prompt(name).render(**dict.fromkeys(load_prompt(name).variables, "2031-05-05")).system
+               for name in ("answer", "choose", "condense", "verify")), "every system part is the same every day"
 
 
 def test_shipped_prompts_are_short() -> None:

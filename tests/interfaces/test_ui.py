@@ -187,6 +187,30 @@ def test_with_a_model_the_ui_condenses_and_streams_the_draft(seed_settings: Sett
     assert len(chat.turns) == 2 and chat.turns[1].standalone == "What did the US say about the Iraqi militias?"
 
 
+def test_with_the_local_model_the_chat_says_it_loads_then_the_server_warms_it(seed_settings: Settings) -> None:
+    """Asked before the model is loaded, the chat says so; `serve` loads and warms it in the background, so
+    the next engine's first question finds it ready; the sources panel says how long the asker waited."""
+    import time
+
+    from rag.interfaces.ui.server import _warm
+
+    settings = seed_settings.replace(llm="local:qwen2.5-coder-0.5b", models_dir=ROOT / "models", llm_threads=1)
+    cold = Engine(settings)
+    steps = list(ask(cold, QUESTION, Chat(), "seed", AS_OF.isoformat(), None, None, None, None, False))
+    assert any("Loading the model (local:qwen2.5-coder-0.5b)" in text(m[-1]) for m, *_ in steps)
+    assert re.search(r"First words after \d+\.\d s, checked answer after \d+\.\d s\.", steps[-1][2])
+
+    warm = Engine(settings)
+    _warm(warm, quiet=True)
+    deadline = time.monotonic() + 120
+    while not warm.ready(settings.answer.llm) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert warm.ready(settings.answer.llm), "the server did not warm its model"
+    steps = list(ask(warm, QUESTION, Chat(), "seed", AS_OF.isoformat(), None, None, None, None, False))
+    assert not any("Loading the model" in text(m[-1]) for m, *_ in steps)
+    assert any("Reading the sources with local:qwen2.5-coder-0.5b" in text(m[-1]) for m, *_ in steps)
+
+
 # --- inputs, safety, HTML ------------------------------------------------------------------------------
 
 def test_index_and_date_inputs_name_the_problem(seed_settings: Settings) -> None:

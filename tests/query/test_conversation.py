@@ -82,7 +82,7 @@ def test_with_a_model_the_follow_up_is_condensed_with_the_date(model: tuple[Cond
     asked = standalone_question(FOLLOW_UP, turns, date(2023, 10, 26), "openai", Engine(settings))
     assert asked == "What did the US say about the Iraqi militias attacking US forces?"
     prompt = server.requests[-1].body["messages"]
-    assert "2023-10-26" in prompt[0]["content"]
+    assert "2023-10-26" in prompt[1]["content"] and "2023-10-26" not in prompt[0]["content"]
     assert FIRST in prompt[1]["content"] and "Kaabi" in prompt[1]["content"] and FOLLOW_UP in prompt[1]["content"]
 
 

@@ -12,7 +12,8 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,14 +34,20 @@ def threads(settings: Settings) -> int:
     return settings.llm.threads or os.cpu_count() or 1
 
 
-def llama_params(path: Path, n_threads: int, context: int) -> Any:
-    """llama.cpp settings for one model: greedy, quiet, one sequence at a time (two would share the cores)."""
+def llama_params(path: Path, n_threads: int, context: int, slots: int = 1) -> Any:
+    """llama.cpp settings for one model: greedy, quiet, ``slots`` sequences of ``context`` tokens each.
+
+    Each slot keeps the last prompt it read, and a request goes to the slot whose prompt shares the most
+    with it. With one slot, the check's short prompts replaced the answer's, and the next question read
+    the instructions again (some 140 tokens, 2 s on two cores); with two, the answer's stay read.
+    """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep instead of spinning
     xlc = require("xllamacpp", "xllamacpp", "llm='local'")
     params = xlc.CommonParams()
     params.model.path = str(path)
-    params.n_ctx = context
-    params.n_parallel = 1
+    params.n_ctx = context * slots
+    params.n_parallel = slots
+    params.cache_ram_mib = 0  # no copies of past prompts in memory: they grew the process 13 MB a question
     params.cpuparams.n_threads = params.cpuparams_batch.n_threads = n_threads
     params.warmup = False
     params.verbosity = -1
@@ -61,6 +68,7 @@ def start_llama(params: Any) -> Any:
 class _Loaded:
     server: Any
     last_timings: dict[str, float] = field(default_factory=dict)  # llama.cpp's figures for the last reply
+    requests: deque[dict[str, float]] = field(default_factory=lambda: deque(maxlen=64))  # the same, per request
     last_logprobs: list[tuple[str, float]] = field(default_factory=list)  # each token of the last reply
 
 
@@ -72,7 +80,7 @@ class LocalGenerator:
         self.name = f"local:{self.path.stem}"
         self.max_tokens = settings.llm.max_tokens
         self.timeout = settings.llm.timeout
-        self._shape = (self.path, threads(settings), settings.llm.context_window)
+        self._shape = (self.path, threads(settings), settings.llm.context_window, settings.llm.slots)
         self._model: _Loaded | None = None
         self._loading = threading.Lock()  # two sessions asking at start-up must not load the model twice
 
@@ -86,9 +94,30 @@ class LocalGenerator:
             return self._model
 
     @property
+    def ready(self) -> bool:
+        """Whether the model is loaded: a question asked now pays no load time."""
+        return self._model is not None
+
+    def warm(self, prompts: Sequence[tuple[str, str]] = ()) -> None:
+        """Load the model and read each (system, user) prompt's opening once, so that the first question
+        finds its instructions already read (``serve`` calls this in the background as it starts)."""
+        loaded = self._loaded()
+        for system, user in prompts:
+            reply = loaded.server.handle_chat_completions(self._request(system, user, max_tokens=1))
+            if "error" in reply:
+                raise _error(self.name, reply["error"])
+            loaded.requests.append(reply.get("timings") or {})
+
+    @property
     def last_timings(self) -> dict[str, float]:
         """llama.cpp's own figures (tokens read and written per second) for the model's last reply."""
         return self._loaded().last_timings
+
+    @property
+    def requests(self) -> deque[dict[str, float]]:
+        """llama.cpp's figures for each recent request (tokens read, found already read, written; their
+        milliseconds), newest last: ``newsrag bench llm`` sums a question's."""
+        return self._loaded().requests
 
     @property
     def last_logprobs(self) -> list[tuple[str, float]]:
@@ -144,6 +173,7 @@ class LocalGenerator:
             raise _error(self.name, item["error"])
         if "timings" in item:
             loaded.last_timings = item["timings"]
+            loaded.requests.append(item["timings"])
         choices = item.get("choices") or [{}]
         for token in (choices[0].get("logprobs") or {}).get("content") or []:
             loaded.last_logprobs.append((token.get("token", ""), float(token.get("logprob", 0.0))))
@@ -151,10 +181,12 @@ class LocalGenerator:
 
     def next_token(self, system: str, user: str) -> dict[str, float]:
         """Top log-probabilities of the reply's first token (one decoding step; the prompt cache keeps the rest)."""
-        reply = self._loaded().server.handle_chat_completions(
+        loaded = self._loaded()
+        reply = loaded.server.handle_chat_completions(
             self._request(system, user, max_tokens=1, logprobs=True, top_logprobs=SCORE_TOP))
         if "error" in reply:
             raise _error(self.name, reply["error"])
+        loaded.requests.append(reply.get("timings") or {})
         try:
             first = reply["choices"][0]["logprobs"]["content"][0]
         except (KeyError, IndexError, TypeError):

@@ -234,7 +234,7 @@ def answering(asked: Ask, engine: Engine) -> Iterator[str | Answer]:
         yield answer(asked, engine)
         return
     with engine.model_users() as ahead:
-        yield model_status(who, ahead) + "\n\n"
+        yield model_status(who, ahead, engine.ready(who)) + "\n\n"
         yield from stream_answer(asked, engine)
 
 

@@ -42,16 +42,27 @@ def _ingest_and_ask(bench_sub: argparse._SubParsersAction) -> None:
 
 def _models_and_sessions(bench_sub: argparse._SubParsersAction) -> None:
     """bench llm, ui and load: answerers side by side, and chat sessions under load."""
-    bm = bench_sub.add_parser("llm", help="answerers side by side: first text, tokens/s, peak RSS",
+    bm = bench_sub.add_parser("llm", help="where an answer's time goes: load, tokens read, first words, checked "
+                                          "answer, tokens/s, memory",
                               description="Each answerer answers the same questions in its own fresh process "
-                                          "(so its peak RSS is its own); 'openai' goes through llama.cpp's HTTP "
-                                          "server started here on loopback with the default local model.")
+                                          "(so its load time and peak RSS are its own), free-form and, from a "
+                                          "RealTime QA folder, again with the alternatives; the extractive answerer "
+                                          "is the baseline. 'openai' goes through llama.cpp's HTTP server started "
+                                          "here on loopback with the default local model.",
+                              epilog="example:\n  newsrag bench llm ../shared/eval/realtimeqa-dev --index rtqa-dev "
+                                     "--answerers extractive,local --limit 20 \\\n"
+                                     "    --compare RAG_LLM_SLOTS=1 --compare RAG_LLM_EVIDENCE_TOKENS=300",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     bm.add_argument("questions", metavar="QUESTIONS",
                     help="a RealTime QA folder (*_qa.jsonl, asked as of each date) or one question per line")
     bm.add_argument("--index", help="index to ask (default: RAG_INDEX or 'default')")
     bm.add_argument("--answerers", default="extractive,local:qwen2.5-coder-0.5b,local,openai",
                     help="comma-separated answerers (default: extractive, both local models, openai)")
-    bm.add_argument("--limit", type=int, default=10, help="questions per answerer (default 10)")
+    bm.add_argument("--limit", type=int, default=10,
+                    help="questions per answerer, spread evenly over the folder (default 10; each also asked "
+                         "with its alternatives)")
+    bm.add_argument("--compare", action="append", metavar="RAG_NAME=VALUE,...",
+                    help="also run every model answerer with these settings (repeatable)")
     bm.add_argument("--threads", metavar="N,M", help="llama.cpp thread counts to compare (default: RAG_LLM_THREADS)")
     bm.add_argument("--busy", action="store_true",
                     help="also run each answerer beside a process that keeps one core busy")
@@ -132,7 +143,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         threads = [int(t) for t in args.threads.split(",")] if args.threads else None
         print(bench_llm(Path(args.questions), settings_from(args), answerers=args.answerers.split(","),
-                        limit=args.limit, json_out=args.json, threads=threads, busy=args.busy))
+                        limit=args.limit, json_out=args.json, threads=threads, busy=args.busy,
+                        compare=args.compare))
     elif args.suite == "ingest":
         from rag.benchmarks.ingest import bench_ingest
 

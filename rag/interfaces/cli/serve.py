@@ -97,7 +97,7 @@ def cmd_llm_server(args: argparse.Namespace) -> int:
         return 2
     try:
         params = llama_params(local_model_path(args.model or "", settings), threads(settings),
-                              settings.llm.context_window)
+                              settings.llm.context_window, settings.llm.slots)
         params.hostnames, params.port = [args.host], args.port
         params.api_keys = [key] if key else []
         server = start_llama(params)

@@ -59,8 +59,10 @@ def answerers(settings: Settings) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def model_status(llm: str, ahead: int) -> str:
+def model_status(llm: str, ahead: int, ready: bool = True) -> str:
     """What the page says until the model's first words arrive."""
+    if not ready:
+        return f"Loading the model ({llm}): the first question waits for it, the next ones do not…"
     if ahead:
         return f"Waiting for the model: {ahead} question{'s' if ahead > 1 else ''} ahead of this one…"
     return f"Reading the sources with {llm}…"
@@ -122,7 +124,7 @@ def _answer_events(request: Ask, engine: Engine, chat: Chat) -> Generator[tuple[
             chat, gr.skip(), ""
 
     with engine.model_users() as ahead:
-        yield page("", model_status(who, ahead))
+        yield page("", model_status(who, ahead, engine.ready(who)))
         draft = ""
         for event in stream_answer(request, engine):
             if isinstance(event, Answer):

@@ -171,11 +171,23 @@ def sources_html(answer: Answer | None) -> str:
         items.append(f"<li>{badge}{chip(n, hit, by_n.get(n, []))}{snippet(hit)}</li>")
     title = "Closest sources (refused)" if answer.refused else f"Sources ({len(by_n)} cited of {len(answer.sources)})"
     window = " – ".join(d.isoformat() if d else "…" for d in answer.window)
-    timing = ", ".join(f"{k.removesuffix('_ms')} {v:.0f} ms" for k, v in answer.timings.items())
+    timing = waited(answer.timings) + ", ".join(f"{k.removesuffix('_ms')} {v:.0f} ms"
+                                               for k, v in answer.timings.items() if k not in WAITED)
     return (f'<div class="nr-sources"><div class="nr-sources-head">{_e(title)}</div>'
             f'<ol class="nr-source-list">{"".join(items)}</ol>'
             f'<div class="nr-meta">Searched {_e(window)} as of {_e(answer.as_of.isoformat())} with '
             f"{_e(answer.answerer)}. {_e(timing)}</div></div>")
+
+
+WAITED = ("first_text_ms", "checked_ms")
+
+
+def waited(timings: dict[str, float]) -> str:
+    """What the asker waited for, first: the first words and the checked answer, in seconds."""
+    if not all(k in timings for k in WAITED):
+        return ""
+    return f"First words after {timings['first_text_ms'] / 1000:.1f} s, checked answer after " \
+           f"{timings['checked_ms'] / 1000:.1f} s. "
 
 
 CSS = """

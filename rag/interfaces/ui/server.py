@@ -19,6 +19,7 @@ from typing import Any
 
 from rag.config import Settings, UISettings
 from rag.engine import Engine
+from rag.types import Answerer
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no telemetry, no version check
 
@@ -89,6 +90,7 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, open_:
     theme = gr.themes.Soft(primary_hue="blue", neutral_hue="slate", font=SYSTEM_FONTS, font_mono=MONO_FONTS)
     engine = engine if engine is not None else Engine(settings)
     stop = _start_watching(engine, watch)
+    _warm(engine, quiet)
     demo = build_app(engine)
     demo.queue(default_concurrency_limit=concurrency)
     _note_missing_index(settings, quiet)
@@ -102,6 +104,27 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, open_:
                 app_kwargs={"routes": api_routes(engine, key, concurrency)})
     _stop_with(demo, stop)
     return demo
+
+
+def _warm(engine: Engine, quiet: bool) -> None:
+    """Load the configured local model in the background, so the UI opens at once and the first question
+    pays no load; a model that cannot load says why here, and again to whoever asks."""
+    llm = Answerer(engine.settings.answer.llm)
+    if llm.kind != "local":
+        return
+
+    def warm() -> None:
+        from rag.answer.llm import LLMError
+
+        try:
+            engine.warm(llm)
+        except LLMError as exc:
+            print(f"note: {exc}", file=sys.stderr)
+            return
+        if not quiet:
+            print(f"model ready: {llm}", flush=True)
+
+    threading.Thread(target=warm, name=f"warm {llm}", daemon=True).start()
 
 
 def _stop_with(demo: Any, stop: threading.Event) -> None:
