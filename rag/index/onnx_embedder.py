@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from rag.index import int8
-from rag.index.embedding import _cores, _require, _tokenizer
+from rag.index.embedding import _cores, _require, _tokenizer, unit_rows
 
 
 def _session(model: Path, runtime: str) -> Any:
@@ -84,9 +84,7 @@ class OnnxEmbedder:
         """Mean of the token vectors the mask keeps, then unit length (sentence-transformers' eps)."""
         (hidden,) = self._session.run(["last_hidden_state"], inputs)
         mask = inputs["attention_mask"][..., None].astype(np.float32)
-        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return unit_rows((hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None))
 
 
 def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import textwrap
 
-from rag.answer.qa import recency_note
 from rag.types import Answer, Claim, Hit
 
 
@@ -29,7 +28,7 @@ def render_text(answer: Answer, show_support: bool = False) -> str:
     others = [str(n) for n in range(1, len(answer.sources) + 1) if n not in cited]
     if others and not answer.refused:
         lines.append(f"(also retrieved, not cited: {', '.join(others)}; --json shows them)")
-    lines += ["", recency_note(answer), _timings(answer)]
+    lines += ["", answer.recency(), _timings(answer)]
     return "\n".join(lines)
 
 

@@ -607,7 +607,7 @@ def test_local_warmed_model_has_read_its_instructions_before_the_first_question(
     instructions = len(load_prompt("answer").system) // 6  # well under the instructions' tokens
     system, user = load_prompt("answer").render(question="Where did the floods happen?", as_of="2024-10-31",
                                                 sources=f"## elpais.com | Floods | 2024-10-30\n[1] {NEWS_USER}")
-    warmed.next_token("You check claims against news sources.", "Source: rain.\n\nClaim: it rained. Yes or no?")
+    warmed.next_token(*load_prompt("verify").render(claim="Floods hit Valencia.", source=NEWS_USER))
     first = "".join(warmed.stream(system, user, answer_schema(1)))
     assert warmed.requests[-1]["cache_n"] >= instructions, warmed.requests[-1]
 

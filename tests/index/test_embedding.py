@@ -18,7 +18,7 @@ from tests import ROOT
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-BACKENDS = ["minilm", "minilm-int8"]
+BACKENDS = ["minilm", "minilm-bf16", "minilm-int8"]
 BUILT = ["minilm-onnx", "minilm-vnni"]  # graphs `make models` builds (tests/index/test_embedding_int8.py)
 LONG = " ".join(f"Officials in city number {i} said the flood barriers held overnight." for i in range(60))
 MIXED = ["Flooding closed roads.", LONG, "", "The central bank raised interest rates by half a point.", "Hi"]
@@ -26,6 +26,8 @@ MIXED = ["Flooding closed roads.", LONG, "", "The central bank raised interest r
 # mean 0.999; 0.99 leaves room for short or odd inputs while still catching a wrong pooling or
 # truncation (those drop the cosine far below 0.95).
 INT8_MIN_COSINE = 0.99
+# bf16 keeps 8 bits of mantissa but sums in fp32: measured cosine 0.9999 over 946 news passages (docs/BENCHMARKS.md)
+BF16_MIN_COSINE = 0.99
 
 
 def embedder_for(name: str, batch_size: int = 32) -> Embedder:
@@ -58,6 +60,8 @@ def test_order_preserved_across_length_sorted_batches(embedder: Embedder) -> Non
     if embedder.name == "minilm-vnni":  # activations are quantised per batch, so a neighbour moves a vector a
         # little: measured cosine 0.978-1.000 here, the least for "Hi" batched beside "" (real passages: > 0.99)
         assert ((together * alone).sum(axis=1) > 0.96).all()
+    elif embedder.name == "minilm-bf16":  # another batch shape rounds differently in bf16: measured cosine > 0.99997
+        assert ((together * alone).sum(axis=1) > 0.9999).all()
     else:
         np.testing.assert_allclose(together, alone, atol=1e-4)
 
@@ -90,6 +94,14 @@ def test_int8_agrees_with_fp32() -> None:
     fp32, int8 = embedder_for("minilm").embed(texts), embedder_for("minilm-int8").embed(texts)
     cosines = (fp32 * int8).sum(axis=1)
     assert cosines.min() > INT8_MIN_COSINE, cosines
+
+
+def test_bf16_agrees_with_fp32() -> None:
+    texts = [*MIXED, "Russia and Ukraine traded accusations over the shelling of the nuclear plant."]
+    fp32, bf16 = embedder_for("minilm").embed(texts), embedder_for("minilm-bf16").embed(texts)
+    cosines = (fp32 * bf16).sum(axis=1)
+    assert cosines.min() >= BF16_MIN_COSINE, cosines
+    assert not np.allclose(fp32, bf16, atol=1e-6), "the same vectors: the model did not run in bf16"
 
 
 def test_int8_tokenises_exactly_like_sentence_transformers() -> None:
@@ -144,7 +156,7 @@ def test_the_engine_loads_each_runtime_once() -> None:
 
 def test_unknown_backend_lists_the_valid_ones() -> None:
     settings = Settings(ingest=IngestSettings.model_construct(embed_model="e5-large", embed_batch_size=32))
-    with pytest.raises(ValueError, match=r"'e5-large'.*minilm, minilm-int8"):
+    with pytest.raises(ValueError, match=r"'e5-large'.*minilm, minilm-bf16, minilm-int8"):
         Engine(settings).embedder()
 
 

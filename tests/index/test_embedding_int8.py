@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.index import int8, manifest
+from rag.index import embedding, int8, manifest
 from rag.index.embedding import FP32_RUNTIME, Embedder, _auto, build_embedder, choose_runtime, cpu_flags, load_tokenizer
 from rag.index.onnx_embedder import length_batches
 from rag.ingest.chunking import chunk_article
@@ -105,7 +105,17 @@ def test_the_runtime_is_chosen_by_cpu_flags() -> None:
     assert cpu_flags("") == frozenset()
 
 
-def test_auto_without_a_build_says_how_to_make_one(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_amx_runs_bf16_torch_with_or_without_a_build() -> None:
+    """A Xeon with AMX lists VNNI too: bf16 measured faster there than the int8 graph (docs/BENCHMARKS.md)."""
+    amx = cpu_flags(CPUINFO.format(extra="avx512f avx512_vnni avx_vnni avx512_bf16 amx_bf16 amx_tile amx_int8"))
+    assert choose_runtime(amx, built=True) == choose_runtime(amx, built=False) == "minilm-bf16"
+    # avx512_bf16 alone (no tiles) converts but does not multiply fast enough: VNNI's int8 graph stays
+    assert choose_runtime(cpu_flags(CPUINFO.format(extra="avx512_vnni avx512_bf16")), built=True) == "minilm-vnni"
+
+
+def test_auto_without_a_build_says_how_to_make_one(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embedding, "cpu_flags", lambda: cpu_flags(CPUINFO.format(extra="avx512_vnni")))
     with caplog.at_level(logging.WARNING):
         assert _auto(tmp_path) == "minilm"
     assert "newsrag models build-int8" in caplog.text
@@ -116,6 +126,14 @@ def test_auto_without_a_build_says_how_to_make_one(tmp_path: Path, caplog: pytes
 def test_every_runtime_records_the_same_model_so_indexes_stay_usable() -> None:
     wanted = {manifest.wanted(Settings(embed_model=name), 384)["embed_model"] for name in manifest.RUNTIMES}
     assert wanted == {manifest.MODEL}
+
+
+def test_auto_with_amx_needs_no_build(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embedding, "cpu_flags", lambda: cpu_flags(CPUINFO.format(extra="avx512_vnni amx_bf16")))
+    with caplog.at_level(logging.WARNING):
+        assert _auto(tmp_path) == "minilm-bf16"
+    assert not caplog.text  # nothing to build: no advice to build it
 
 
 @needs_build

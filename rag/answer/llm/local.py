@@ -48,6 +48,7 @@ def llama_params(path: Path, n_threads: int, context: int, slots: int = 1) -> An
     params.n_ctx = context * slots
     params.n_parallel = slots
     params.cache_ram_mib = 0  # no copies of past prompts in memory: they grew the process 13 MB a question
+    params.cache_idle_slots = False  # an idle slot keeps what it read (with no copies, saving would clear it)
     params.cpuparams.n_threads = params.cpuparams_batch.n_threads = n_threads
     params.warmup = False
     params.verbosity = -1

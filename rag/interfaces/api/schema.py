@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.answer.qa import recency_note
 from rag.interfaces.ui.render import CLOSEST
 from rag.types import Answer
 
@@ -115,7 +114,7 @@ def reply_text(answer: Answer) -> str:
         shown, heading, note = range(1, min(len(answer.sources), CLOSEST) + 1), "Closest sources", ""
     else:
         shown = sorted({c.n for claim in answer.claims for c in claim.citations})
-        heading, note = "Sources", f"\n\n{recency_note(answer)}"
+        heading, note = "Sources", f"\n\n{answer.recency()}"
     if not shown:
         return text
     lines = [f"[{n}] {answer.sources[n - 1].label} {answer.sources[n - 1].url}".rstrip() for n in shown]

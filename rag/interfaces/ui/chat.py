@@ -61,10 +61,10 @@ def answerers(settings: Settings) -> list[str]:
 
 def model_status(llm: str, ahead: int, ready: bool = True) -> str:
     """What the page says until the model's first words arrive."""
-    if not ready:
-        return f"Loading the model ({llm}): the first question waits for it, the next ones do not…"
     if ahead:
         return f"Waiting for the model: {ahead} question{'s' if ahead > 1 else ''} ahead of this one…"
+    if not ready:
+        return f"Loading the model ({llm}): the first question waits for it, the next ones do not…"
     return f"Reading the sources with {llm}…"
 
 

@@ -13,7 +13,6 @@ import html
 from collections.abc import Iterable
 from datetime import date
 
-from rag.answer.qa import recency_note
 from rag.types import Answer, Citation, Claim, Hit
 
 HEADLINE_CHARS = 48  # a chip shows this much of the headline; the tooltip has all of it
@@ -138,7 +137,7 @@ def answer_html(answer: Answer, asked: str = "") -> str:
                      f"(judged by: {', '.join(judges)})")
         if contested := sum(bool(c.contested_by) for c in answer.claims):
             notes.append(f"{contested} contested: other sources state it differently")
-        notes.append(_e(recency_note(answer)))
+        notes.append(_e(answer.recency()))
     meta = f'<div class="nr-meta">{" · ".join(notes)}</div>' if notes else ""
     kind = "nr-answer nr-refused" if answer.refused else "nr-answer"
     return f'<div class="{kind}">{body}{meta}</div>'
