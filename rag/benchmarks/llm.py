@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import socket
 import subprocess
@@ -27,6 +28,7 @@ from typing import Any
 
 from rag.benchmarks.common import machine, percentile
 from rag.config import Settings
+from rag.optional import require
 from rag.types import Answerer
 
 KINDS = ("free", "choices")
@@ -118,11 +120,21 @@ def bench_llm(path: Path, settings: Settings, *, answerers: list[str], limit: in
             for extra in ([""] + (compare or [])) if generative else [""]:
                 for neighbour in ([False, True] if busy else [False]):
                     results.append(_run(spec, path, limit, settings, count, neighbour, extra))
-    report = {"date": date.today().isoformat(), "machine": machine(), "index": settings.index, "data": str(path),
-              "results": results}
+    report = {"date": date.today().isoformat(), "machine": f"{machine()}; llama.cpp kernels: {llama_kernels()}",
+              "index": settings.index, "data": str(path), "results": results}
     if json_out:
         Path(json_out).write_text(json.dumps(report, indent=2) + "\n")
     return markdown(report)
+
+
+def llama_kernels() -> str:
+    """The instruction sets llama.cpp was compiled for (the portable wheel: AVX2; ``make setup``'s native build:
+    what this CPU has), which decide its speed more than the CPU's own flags."""
+    try:
+        info = require("xllamacpp", "xllamacpp", "llm='local'").get_system_info()
+    except ImportError:
+        return "not installed"
+    return ", ".join(re.findall(r"(\w+) = 1", info)) or info.strip()
 
 
 def _run(spec: str, path: Path, limit: int, settings: Settings, count: int, busy: bool,

@@ -84,13 +84,6 @@ def _tokenizer(truncate: bool) -> tokenizers.Tokenizer:
     return tokenizer
 
 
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1 in float32 (sentence-transformers' eps): whatever precision the model ran in,
-    cosine is then a dot product."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    return np.ascontiguousarray(vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None))
-
-
 def import_torch(backend: str) -> ModuleType:
     """torch, its OpenMP threads sleeping between operations instead of spinning.
 
@@ -104,7 +97,7 @@ def import_torch(backend: str) -> ModuleType:
     return _require("torch", "torch", backend)
 
 
-def _sentence_transformer(bf16: bool) -> Any:
+def _sentence_transformer(bf16: bool = False) -> Any:
     """The model on every core this process may use, its weights and arithmetic in bf16 if asked."""
     torch = import_torch("minilm")
     st = _require("sentence_transformers", "sentence-transformers", "minilm")
@@ -117,23 +110,88 @@ class SentenceTransformerEmbedder:
     """fp32 all-MiniLM-L6-v2 through sentence-transformers: the reference vectors."""
 
     name = "minilm"
-    bf16 = False
 
     def __init__(self, batch_size: int) -> None:
         self.batch_size = batch_size
-        self._model = _sentence_transformer(self.bf16)
+        self._model = _sentence_transformer()
         self.dimension = int(self._model.get_embedding_dimension())
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors; sentence-transformers itself sorts by length and restores order."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
-                                     show_progress_bar=False)  # float32 numpy, also from bf16
-        return unit_rows(vectors)  # in float32: normalised in bf16, lengths measured 0.9993-1.0019
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-class Bf16Embedder(SentenceTransformerEmbedder):
+def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Input positions in batches of similar length, longest first (ties keep input order)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+class TokenBatchedEmbedder:
+    """sentence-transformers' pipeline by hand, around a runtime that only gives token vectors.
+
+    Same tokenizer and truncation (max_seq_length), mean pooling over real tokens, L2 normalisation in
+    float32. Each batch holds texts of similar token counts (sorted, then put back in input order), so
+    little time goes to padding. bf16 torch measured 10-12% faster batched so than through
+    sentence-transformers' ``encode``, which sorts by characters and adds its own work per batch.
+    """
+
+    name = "batched"
+
+    def __init__(self, batch_size: int, dimension: int) -> None:
+        self.batch_size = batch_size
+        self.dimension = dimension
+        self._tokenizer = _tokenizer(truncate=True)
+
+    def _hidden(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """The runtime's token vectors (batch, tokens, dimension) for one padded batch."""
+        raise NotImplementedError
+
+    def tokenize(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Model inputs for one batch, padded to its longest text, as sentence-transformers builds them."""
+        return self._pad(self._ids(texts))
+
+    def _ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts))]
+
+    def _pad(self, ids: Sequence[list[int]]) -> dict[str, np.ndarray]:
+        width = max(len(seq) for seq in ids)
+        input_ids = np.zeros((len(ids), width), dtype=np.int64)  # [PAD] is id 0
+        mask = np.zeros_like(input_ids)
+        for row, seq in enumerate(ids):
+            input_ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+        return {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Tokenise all texts once, batch them sorted by token count (least padding), restore order."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        ids = self._ids(texts)
+        out = np.empty((len(ids), self.dimension), dtype=np.float32)
+        for rows in length_batches([len(seq) for seq in ids], self.batch_size):
+            out[rows] = self._run(self._pad([ids[i] for i in rows]))
+        return out
+
+    def _run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """Mean of the token vectors the mask keeps, then unit length (sentence-transformers' eps)."""
+        hidden = self._hidden(inputs)
+        mask = inputs["attention_mask"][..., None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+class Bf16Embedder(TokenBatchedEmbedder):
     """all-MiniLM-L6-v2 in bfloat16 through torch: the fastest runtime where the CPU has AMX.
 
     oneDNN runs its matmuls on the AMX tiles (bf16 in, fp32 sums): on an idle 2-core Xeon it embeds 2.9x
@@ -143,7 +201,17 @@ class Bf16Embedder(SentenceTransformerEmbedder):
     """
 
     name = "minilm-bf16"
-    bf16 = True
+
+    def __init__(self, batch_size: int) -> None:
+        self._torch = import_torch(self.name)
+        self._bert = _sentence_transformer(bf16=True)[0].auto_model.eval()  # the BertModel: token vectors out
+        super().__init__(batch_size, int(self._bert.config.hidden_size))
+
+    def _hidden(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        with self._torch.inference_mode():
+            tensors = {key: self._torch.from_numpy(value) for key, value in inputs.items()}
+            hidden = self._bert(**tensors).last_hidden_state
+        return hidden.float().numpy()  # pooled and normalised in float32
 
 
 # int8 dot products in one instruction (VPDPBUSD): what makes the built graph's integer matmuls fast

@@ -13,8 +13,16 @@ import pytest
 
 from rag.config import Settings
 from rag.index import embedding, int8, manifest
-from rag.index.embedding import FP32_RUNTIME, Embedder, _auto, build_embedder, choose_runtime, cpu_flags, load_tokenizer
-from rag.index.onnx_embedder import length_batches
+from rag.index.embedding import (
+    FP32_RUNTIME,
+    Embedder,
+    _auto,
+    build_embedder,
+    choose_runtime,
+    cpu_flags,
+    length_batches,
+    load_tokenizer,
+)
 from rag.ingest.chunking import chunk_article
 from rag.ingest.sources import read_sources
 from rag.types import Article

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import secrets
 import threading
 import time
@@ -196,9 +197,16 @@ class LocalGenerator:
 
 
 def compact_json(schema: dict) -> str:
-    """A grammar for JSON matching ``schema`` written on one line: indentation would cost tokens, and time."""
-    shape = {**schema, "x-guidance": {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}}
-    return f"%llguidance {{}}\nstart: %json {json.dumps(shape)}"
+    """A grammar for JSON matching ``schema`` written on one line: indentation would cost tokens, and time.
+
+    llama.cpp writes it with llguidance where its build has it (the portable wheel) and as GBNF otherwise
+    (the native build ``make setup`` compiles): there the whitespace rule is narrowed to one optional space.
+    """
+    grammar = require("xllamacpp", "xllamacpp", "llm='local'").json_schema_to_grammar(schema)
+    if grammar.startswith("%llguidance"):
+        shape = {**schema, "x-guidance": {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}}
+        return f"%llguidance {{}}\nstart: %json {json.dumps(shape)}"
+    return re.sub(r"(?m)^space ::= .*$", 'space ::= " "?', grammar)
 
 
 def _error(name: str, error: dict) -> LLMError:
