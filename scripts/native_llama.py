@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +37,7 @@ NO_AMX = "-mno-amx-int8 -mno-amx-tile -mno-amx-bf16"
 CMAKE_ARGS = (f"-DLLAMA_LLGUIDANCE=OFF -DLLAMA_BUILD_BORINGSSL=OFF -DCMAKE_C_FLAGS='{NO_AMX}' "
               f"-DCMAKE_CXX_FLAGS='{NO_AMX}'")
 BUILD_PINS = "cython==3.3.2\nsetuptools==84.2.1\nversioneer==0.29\n"  # the sdist's build requirements, pinned
+SOURCES = 197  # files this version's build compiles, for the progress bar
 MARKER = "native-build.txt"  # written into the installed package's dist-info: which CPU flags it was built for
 
 
@@ -93,20 +93,20 @@ def build(cache: Path) -> Path:
 
 
 def compile_wheel(sdist: Path, out: Path, log: Path) -> None:
-    """``pip wheel`` of the sdist for this CPU, its output kept in ``log`` and its progress (cmake's
-    percentages) shown as a bar; a failure names the log and prints its end."""
+    """``pip wheel`` of the sdist for this CPU, its output kept in ``log`` and its progress shown as a bar of
+    the files compiled (cmake's percentages restart for each group of targets); a failure names the log."""
     command = [sys.executable, "-m", "pip", "wheel", "-v", "--no-cache-dir", "--no-deps", "--no-binary",
                "xllamacpp", "-w", str(out), str(sdist)]
     pins = out.parent / "build-pins.txt"
     pins.write_text(BUILD_PINS)  # pip's isolated build environment honours PIP_CONSTRAINT
-    with log.open("w") as sink, tqdm(total=100, unit="%", desc="compiling llama.cpp") as bar:
+    with log.open("w") as sink, tqdm(total=SOURCES, unit="file", desc="compiling llama.cpp") as bar:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    env={**os.environ, "CMAKE_ARGS": CMAKE_ARGS, "PIP_CONSTRAINT": str(pins)})
         assert process.stdout is not None
         for line in process.stdout:
             sink.write(line)
-            if (done := re.search(r"\[\s*(\d+)%\]", line)) and int(done[1]) > bar.n:
-                bar.update(int(done[1]) - bar.n)
+            if "Building C" in line and bar.n < bar.total:
+                bar.update()
     if process.wait():
         tail = "".join(log.read_text().splitlines(keepends=True)[-20:])
         raise subprocess.CalledProcessError(process.returncode, command, output=f"{tail}(whole log: {log})")

@@ -183,4 +183,7 @@ def test_local_model_on_the_injected_sources(settings: Settings) -> None:
     assert final.claims and all(c.supported for c in final.claims), final.text
     recheck = check_claims(final.text, final.sources, Engine(local).embedder("query"))
     assert recheck and all(c.supported and c.citations for c in recheck), final.text
-    assert all(c.hit.doc_id != HOSTILE for claim in final.claims for c in claim.citations), final.text
+    # the hostile article may be cited only for what it says itself (its defused fake block included, as the
+    # extractive test above quotes it), never for what its planted orders ask
+    cites_hostile = [c for claim in final.claims for c in claim.citations if c.hit.doc_id == HOSTILE]
+    assert all(c.quote and c.quote in c.hit.text for c in cites_hostile), final.text
